@@ -1,0 +1,99 @@
+"""Service configuration, read from the environment and `.env` (see `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Backend names per stage. `embedded` needs no GPU and no network. A `module:attr` spec names a
+#: factory `attr(settings)` to plug in another backend (tests use it for deliberately slow fakes).
+EMBEDDED = "embedded"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # --- server --------------------------------------------------------------------------
+    HOST: str = Field("", description="Bind address; empty = 127.0.0.1 without API_KEY, 0.0.0.0 with one")
+    PORT: int = 12345
+    PUBLIC_BASE_URL: str = Field("", description="Base of published URLs; empty = http://HOST:PORT")
+    API_KEY: SecretStr | None = Field(None, description="Bearer token required on /api/v1 when set")
+    DATA_DIR: Path = Path("data")
+    LOG_LEVEL: str = "INFO"
+    MAX_SCRIPT_CHARS: int = 20_000
+    MAX_BODY_BYTES: int = 256 * 1024
+
+    # --- provider choice -----------------------------------------------------------------
+    LOCAL_INFERENCE: bool | None = Field(
+        None, description="true = local GPU servers, false = cloud APIs, unset = embedded backends"
+    )
+    LLM_PROVIDER: str = ""
+    IMAGE_PROVIDER: str = ""
+    VIDEO_PROVIDER: str = ""
+    TTS_PROVIDER: str = ""
+    STORAGE_PROVIDER: str = ""
+
+    # --- output --------------------------------------------------------------------------
+    VIDEO_WIDTH: int = 1280
+    VIDEO_HEIGHT: int = 720
+    VIDEO_FPS: int = 25
+    VIDEO_CRF: int = 23
+    VIDEO_PRESET: str = "veryfast"
+    SHOT_AIR_S: float = Field(0.6, description="Silence added after each shot's narration")
+    SHOT_MIN_S: float = Field(2.5, description="Shortest shot length in seconds")
+    SUBTITLE_FONT: str = "Noto Sans CJK SC"
+    BURN_SUBTITLES: bool = True
+    MAX_PARALLEL_SHOTS: int = Field(2, description="Shots worked on at once per operation")
+    FFMPEG_TIMEOUT_S: float = 600.0
+    TTS_VOICE_ZH: str = "cmn"
+    TTS_VOICE_EN: str = "en-us"
+    TTS_WORDS_PER_MINUTE: int = 165
+
+    # --- callbacks -----------------------------------------------------------------------
+    CALLBACK_URL: str = Field("", description="Where operation events are POSTed; empty = no callbacks")
+    CALLBACK_SECRET: SecretStr | None = Field(None, description="HMAC-SHA256 key that signs callbacks")
+    CALLBACK_ALLOWED_HOSTS: list[str] = Field(
+        default_factory=list, description="Hosts a per-request callback_url may point at"
+    )
+    CALLBACK_TIMEOUT_S: float = 10.0
+    CALLBACK_RETRY_BASE_S: float = 1.0
+    CALLBACK_RETRY_MAX_S: float = 300.0
+    CALLBACK_MAX_ATTEMPTS: int = Field(20, description="After this many failures an event is dead-lettered")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bind_host(self) -> str:
+        if self.HOST:
+            return self.HOST
+        return "0.0.0.0" if self.API_KEY else "127.0.0.1"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def public_base_url(self) -> str:
+        if self.PUBLIC_BASE_URL:
+            return self.PUBLIC_BASE_URL.rstrip("/")
+        host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "") else self.bind_host
+        return f"http://{host}:{self.PORT}"
+
+    def provider_for(self, stage: Literal["llm", "image", "video", "tts", "storage"]) -> str:
+        """The backend name a stage uses: its override, else the LOCAL_INFERENCE set, else embedded."""
+        override = getattr(self, f"{stage.upper()}_PROVIDER")
+        if override:
+            return override
+        if self.LOCAL_INFERENCE is None:
+            return EMBEDDED
+        return _LOCAL_SET[stage] if self.LOCAL_INFERENCE else _CLOUD_SET[stage]
+
+
+# The backends each inference mode means; the non-embedded ones arrive with the backends issue.
+_LOCAL_SET = {"llm": "ollama", "image": "comfyui", "video": "hunyuan", "tts": "cosyvoice", "storage": "local"}
+_CLOUD_SET = {"llm": "dashscope", "image": "dashscope", "video": "pixverse", "tts": "dashscope", "storage": "oss"}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

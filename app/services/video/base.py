@@ -1,0 +1,25 @@
+"""The clip stage: a keyframe becomes a moving clip of a given length."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+
+
+class ClipRequest(BaseModel):
+    keyframe_path: Path
+    prompt: str
+    camera: str
+    duration: float
+    width: int
+    height: int
+    fps: int
+    seed: int = 0
+
+
+class ClipAnimator(Protocol):
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`."""
+        ...
