@@ -20,3 +20,7 @@ class Speaker(Protocol):
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds."""
         ...
+
+
+class TTSError(RuntimeError):
+    """A speech backend is missing or failed to synthesize."""

@@ -1,0 +1,117 @@
+"""Command line: `serve` runs the API; `demo` drives the example story through it end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.core.settings import get_settings
+
+cli = typer.Typer(add_completion=False, help="Story2Video model service")
+console = Console()
+EXAMPLE = Path(__file__).resolve().parent.parent / "example" / "stories" / "puppy_zh.json"
+
+
+@cli.command()
+def serve() -> None:
+    """Run the API server (host, port and backends come from the environment / .env)."""
+    from app.main import serve as run_server
+
+    run_server()
+
+
+@cli.command()
+def demo(
+    story: Annotated[Path, typer.Option(help="JSON with display_name, style, script_content")] = EXAMPLE,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo server keeps its state")] = Path("data/demo"),
+    port: Annotated[int, typer.Option(help="0 = any free port")] = 0,
+) -> None:
+    """Start a server, create the storyboard, render the video, and print where everything is."""
+    spec = json.loads(story.read_text(encoding="utf-8"))
+    port = port or _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATA_DIR": str(data_dir.resolve()),
+           "PUBLIC_BASE_URL": base, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+    server = subprocess.Popen([sys.executable, "-m", "app.main"], env=env)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            _wait_healthy(client, server)
+            run_id = time.strftime("%Y%m%d%H%M%S")
+            ids = {"story_id": f"demo-{run_id}", "user_id": "demo-user"}
+            create = _run_operation(client, "/api/v1/storyboard/create",
+                                    {**ids, "operation_id": f"create-{run_id}", **spec}, "storyboard")
+            console.print(f"[green]storyboard[/] {len(create['result']['shots'])} shots")
+            render = _run_operation(client, "/api/v1/video/render",
+                                    {**ids, "operation_id": f"render-{run_id}"}, "render")
+            _report(render["result"], data_dir, ids["story_id"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _run_operation(client: httpx.Client, path: str, body: dict, label: str) -> dict:
+    response = client.post(path, json=body)
+    if response.status_code not in (200, 202):
+        console.print(f"[red]{label} refused[/]: {response.text}")
+        raise typer.Exit(1)
+    op_path = response.json()["links"]["self"]
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(label, total=100)
+        while True:
+            op = client.get(op_path).json()
+            bar.update(task, completed=op["progress"]["percent"], description=f"{label}: {op['stage']}")
+            if op["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.5)
+    if op["status"] != "succeeded":
+        console.print(f"[red]{label} {op['status']}[/]: {op['error']}")
+        raise typer.Exit(1)
+    return op
+
+
+def _report(result: dict, data_dir: Path, story_id: str) -> None:
+    media = data_dir / "media"
+    local = {name: media / result[f"{name}_url"].split("/media/", 1)[1] for name in ("video", "subtitle", "cover")}
+    console.print(f"[bold green]video[/]      {local['video']}  ({result['duration']:.1f} s)")
+    console.print(f"[bold green]subtitles[/]  {local['subtitle']}")
+    console.print(f"[bold green]cover[/]      {local['cover']}")
+    console.print(f"[bold green]storyboard[/] {data_dir / 'stories' / story_id / 'story.json'}")
+
+
+def _wait_healthy(client: httpx.Client, server: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            console.print("[red]the server exited during start-up[/]")
+            raise typer.Exit(1)
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise typer.Exit(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    get_settings()
+    cli()

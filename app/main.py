@@ -1,0 +1,79 @@
+"""App factory and lifespan: build backends, resume unfinished work, run the callback outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from loguru import logger
+
+from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit
+from app.api.routes import router
+from app.core.logging import configure_logging
+from app.core.settings import Settings, get_settings
+from app.services.callbacks.outbox import Outbox
+from app.services.pipeline.admission import Admission
+from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.runner import JobRunner
+from app.services.presenter import Presenter
+from app.services.registry import build_providers
+from app.services.storage.local import media_dir
+from app.storage.store import StateStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.LOG_LEVEL)
+    providers = build_providers(settings)  # fails fast on a misnamed backend
+    store = StateStore(settings.DATA_DIR)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        outbox = Outbox(settings)
+        ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox)
+        presenter = Presenter(providers.storage, settings)
+        runner = JobRunner(ctx, presenter)
+        app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
+        app.state.admission = Admission(store, runner, settings)
+        outbox_task = asyncio.create_task(outbox.run(), name="outbox")
+        resumed = await runner.resume_pending()
+        logger.info("ready on {} (resumed {} operations)", settings.public_base_url, resumed)
+        try:
+            yield
+        finally:
+            await runner.shutdown()
+            outbox_task.cancel()
+            await asyncio.gather(outbox_task, return_exceptions=True)
+            await outbox.aclose()
+
+    app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
+                  description="Story script in, narrated short video out. POSTs answer 202; poll "
+                              "`/api/v1/operations/{id}` or receive signed callbacks.")
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    app.include_router(router)
+    published = media_dir(settings)
+    published.mkdir(parents=True, exist_ok=True)
+    app.mount("/media", StaticFiles(directory=published), name="media")
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app
+
+
+def serve(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.bind_host, port=settings.PORT, log_config=None)
+
+
+if __name__ == "__main__":
+    serve()

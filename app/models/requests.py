@@ -1,0 +1,95 @@
+"""Request bodies of the three POST endpoints: the upstream fields, plus optional extras."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from app.core.ids import Identifier
+
+AspectRatio = Literal["16:9", "9:16", "1:1"]
+ShortText = Field(default=None, max_length=2000)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    operation_id: Identifier
+    story_id: Identifier
+    user_id: Identifier
+    callback_url: HttpUrl | None = Field(None, description="Overrides CALLBACK_URL; host must be allow-listed")
+
+    def digest(self) -> str:
+        """Fingerprint of the request, for idempotency: same id + same digest = same operation."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CreateStoryboardRequest(_Request):
+    display_name: str = Field(max_length=200)
+    script_content: str = Field(min_length=1, description="A one-line premise or a full story")
+    style: str = Field("", max_length=200)
+    aspect_ratio: AspectRatio = "16:9"
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operation_id": "op-001",
+                    "story_id": "story-001",
+                    "user_id": "u-001",
+                    "display_name": "温馨短片",
+                    "script_content": "小狗找妈妈的故事",
+                    "style": "温馨可爱",
+                }
+            ]
+        }
+    )
+
+
+class RegenerateShotRequest(_Request):
+    shot_id: Identifier
+    detail: str | None = ShortText
+    subject: str | None = Field(None, max_length=500)
+    camera: str | None = Field(None, max_length=50)
+    narration: str | None = Field(None, max_length=500)
+    tone: str | None = Field(None, max_length=50)
+    style: str | None = Field(None, max_length=200)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "operation_id": "op-003",
+                    "story_id": "story-001",
+                    "shot_id": "shot_03",
+                    "user_id": "u-001",
+                    "detail": "动画风格。冷暖交织的侧光，高对比度阴影。画面中央，小狗先绕着屋子转圈，"
+                    "然后冲向门口，最后停在门框前，眼睛里带着疑惑。",
+                    "style": "温馨可爱",
+                }
+            ]
+        }
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_detail_aliases(cls, data: Any) -> Any:
+        """`details` and `prompt` are older names of `detail` (first non-empty wins)."""
+        if isinstance(data, dict) and not data.get("detail"):
+            data = dict(data)
+            data["detail"] = data.get("details") or data.get("prompt") or data.get("detail")
+        return data
+
+
+class RenderVideoRequest(_Request):
+    multi: int = Field(2, ge=1, le=4, description="Frame-interpolation factor (used when enhance is on)")
+    scale: int = Field(2, ge=1, le=4, description="Super-resolution factor (used when enhance is on)")
+    enhance: bool = Field(False, description="Run clips through the enhancement service")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"operation_id": "op-004", "story_id": "story-001", "user_id": "u-001"}]}
+    )

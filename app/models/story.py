@@ -1,0 +1,90 @@
+"""A story as stored: storyboard, shots, and the object keys of their assets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from app.models.storyboard import Character
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoryStatus(StrEnum):
+    draft = "draft"
+    generating = "generating"
+    ready = "ready"
+    failed = "failed"
+
+
+class ShotStatus(StrEnum):
+    pending = "pending"
+    rendering = "rendering"
+    done = "done"
+    failed = "failed"
+
+
+class Asset(BaseModel):
+    """A produced file: `file` is its path under the story's assets folder, `key` its object key.
+
+    `fingerprint` digests the inputs it was made from; when the inputs change the asset is stale.
+    """
+
+    key: str
+    file: str
+    fingerprint: str = ""
+    duration: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Keyframe(Asset):
+    version: int
+    operation_id: str
+
+
+class FinalVideo(Asset):
+    subtitle_key: str
+    subtitle_file: str
+    cover_key: str
+    cover_file: str
+
+
+class Shot(BaseModel):
+    id: str
+    sequence: int
+    subject: str
+    detail: str
+    image_detail: str
+    camera: str
+    narration: str
+    tone: str
+    characters: list[str] = Field(default_factory=list)
+    status: ShotStatus = ShotStatus.pending
+    keyframe: Keyframe | None = None
+    keyframe_history: list[Keyframe] = Field(default_factory=list)
+    audio: Asset | None = None
+    clip: Asset | None = None
+
+
+class Story(BaseModel):
+    story_id: str
+    user_id: str
+    display_name: str
+    script_content: str
+    style: str
+    aspect_ratio: str = "16:9"
+    language: str = "zh"
+    status: StoryStatus = StoryStatus.draft
+    characters: list[Character] = Field(default_factory=list)
+    shots: list[Shot] = Field(default_factory=list)
+    video: FinalVideo | None = None
+    plan_operation_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    def shot(self, shot_id: str) -> Shot | None:
+        return next((s for s in self.shots if s.id == shot_id), None)

@@ -1,0 +1,99 @@
+"""Accepting a POST: idempotency by operation_id, ownership and precondition checks, persist, submit.
+
+Everything that can reject a request runs before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from app.core.settings import Settings
+from app.models.operation import Operation, OperationType
+from app.models.requests import CreateStoryboardRequest, RegenerateShotRequest, RenderVideoRequest, _Request
+from app.models.story import Story, StoryStatus
+from app.services.pipeline.runner import JobRunner
+from app.storage.store import StateStore
+
+REQUEST_TYPES: dict[type[_Request], OperationType] = {
+    CreateStoryboardRequest: OperationType.story_create,
+    RegenerateShotRequest: OperationType.shot_regen,
+    RenderVideoRequest: OperationType.video_render,
+}
+
+
+class Admission:
+    def __init__(self, store: StateStore, runner: JobRunner, settings: Settings):
+        self.store = store
+        self.runner = runner
+        self.settings = settings
+        self._lock = asyncio.Lock()
+
+    async def admit(self, request: _Request) -> tuple[Operation, bool]:
+        """Return (operation, created). Raise an ApiError if the request cannot be accepted."""
+        op_type = REQUEST_TYPES[type(request)]
+        callback_url = self._checked_callback_url(request)
+        async with self._lock:
+            existing = await self.store.get_operation(request.operation_id)
+            if existing is not None:
+                return self._same_or_conflict(existing, op_type, request), False
+            story = await self.store.get_story(request.story_id)
+            new_story = await self._check(request, story)
+            if new_story is not None:
+                await self.store.put_story(new_story)
+            op = Operation(operation_id=request.operation_id, type=op_type, story_id=request.story_id,
+                           user_id=request.user_id, request=request.model_dump(mode="json"),
+                           request_digest=request.digest(), callback_url=callback_url)
+            await self.store.put_operation(op)
+        self.runner.submit(op)
+        return op, True
+
+    def _checked_callback_url(self, request: _Request) -> str | None:
+        if request.callback_url is None:
+            return None
+        host = urlsplit(str(request.callback_url)).hostname or ""
+        if host not in self.settings.CALLBACK_ALLOWED_HOSTS:
+            raise InvalidInput("callback_not_allowed", f"callback host {host!r} is not allow-listed")
+        return str(request.callback_url)
+
+    @staticmethod
+    def _same_or_conflict(existing: Operation, op_type: OperationType, request: _Request) -> Operation:
+        if existing.type is op_type and existing.request_digest == request.digest():
+            return existing
+        raise Conflict("operation_id_conflict",
+                       f"operation {request.operation_id} already exists with a different request",
+                       {"operation_id": request.operation_id, "type": existing.type})
+
+    async def _check(self, request: _Request, story: Story | None) -> Story | None:
+        """Validate against the stored story; return a new story to persist, if any."""
+        if isinstance(request, CreateStoryboardRequest):
+            return self._check_create(request, story)
+        if story is None or story.user_id != request.user_id:
+            existing = await self.store.story_ids_of(request.user_id)
+            raise NotFound("story_not_found", f"story {request.story_id} does not exist",
+                           {"story_id": request.story_id, "existing_story_ids": existing})
+        if not story.shots:
+            if story.status in (StoryStatus.draft, StoryStatus.generating):
+                if isinstance(request, RenderVideoRequest):
+                    return None  # runs after the storyboard that is being made
+                raise PreconditionFailed("storyboard_not_ready", "the storyboard is still being generated")
+            raise PreconditionFailed("storyboard_missing",
+                                     f"story {request.story_id} has no storyboard; create one first")
+        if isinstance(request, RegenerateShotRequest) and story.shot(request.shot_id) is None:
+            raise NotFound("shot_not_found", f"shot {request.shot_id} does not exist in story {story.story_id}",
+                           {"shot_id": request.shot_id, "existing_shot_ids": [s.id for s in story.shots]})
+        return None
+
+    def _check_create(self, request: CreateStoryboardRequest, story: Story | None) -> Story | None:
+        if len(request.script_content) > self.settings.MAX_SCRIPT_CHARS:
+            raise InvalidInput("script_too_long",
+                               f"script_content has {len(request.script_content)} characters; "
+                               f"the limit is {self.settings.MAX_SCRIPT_CHARS}")
+        if story is not None and story.user_id != request.user_id:
+            raise Conflict("story_id_taken", f"story_id {request.story_id} is already in use")
+        if story is not None:
+            return None  # the create step applies the new script when its turn comes
+        return Story(story_id=request.story_id, user_id=request.user_id, display_name=request.display_name,
+                     script_content=request.script_content, style=request.style,
+                     aspect_ratio=request.aspect_ratio)

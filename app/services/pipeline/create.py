@@ -1,0 +1,69 @@
+"""story_create: plan the storyboard, persist it, draw every shot's keyframe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.ids import shot_id_for
+from app.models.operation import Operation
+from app.models.requests import CreateStoryboardRequest
+from app.models.story import Shot, Story, StoryStatus
+from app.models.storyboard import Storyboard
+from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.keyframes import render_keyframe
+from app.services.pipeline.reporter import OperationReporter
+from app.services.pipeline.shots import for_each_shot
+
+
+async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
+    story = await _plan(ctx, op, reporter)
+    await reporter.begin("keyframes", total=1 + len(story.shots))
+
+    async def draw(shot: Shot) -> None:
+        await reporter.shot_state(shot.id, "rendering")
+        await render_keyframe(ctx, story, shot, version=1, operation_id=op.operation_id)
+        await reporter.shot_state(shot.id, "done", advance=1)
+
+    missing = [s for s in story.shots if s.keyframe is None]
+    await for_each_shot(missing, draw, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="keyframes")
+    await reporter.stage_done("keyframes")
+    await ctx.store.update_story(story.story_id, _mark_ready)
+    return {"shot_ids": [s.id for s in story.shots]}
+
+
+async def _plan(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> Story:
+    story = await ctx.store.get_story(op.story_id)
+    assert story is not None, "admission creates the story"
+    if reporter.stage_finished("storyboard") and story.plan_operation_id == op.operation_id:
+        return story
+    await reporter.begin("storyboard", total=1)
+    request = CreateStoryboardRequest.model_validate(op.request)
+    await ctx.store.update_story(op.story_id, lambda s: _apply_request(s, request))
+    board = await ctx.providers.planner.plan(script=request.script_content, style=request.style,
+                                             title=request.display_name)
+    story = await ctx.store.update_story(op.story_id, lambda s: _apply_storyboard(s, board, op.operation_id))
+    await reporter.advance()
+    await reporter.stage_done("storyboard")
+    return story
+
+
+def _apply_request(story: Story, request: CreateStoryboardRequest) -> None:
+    story.display_name = request.display_name
+    story.script_content = request.script_content
+    story.style = request.style
+    story.aspect_ratio = request.aspect_ratio
+    story.status = StoryStatus.generating
+
+
+def _apply_storyboard(story: Story, board: Storyboard, operation_id: str) -> None:
+    story.language = board.language
+    story.characters = board.characters
+    story.shots = [
+        Shot(id=shot_id_for(i), sequence=i, **planned.model_dump()) for i, planned in enumerate(board.shots, 1)
+    ]
+    story.video = None
+    story.plan_operation_id = operation_id
+
+
+def _mark_ready(story: Story) -> None:
+    story.status = StoryStatus.ready

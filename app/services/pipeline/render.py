@@ -1,0 +1,147 @@
+"""video_render: narrate every shot, animate its clip to the narration's length, compose, publish.
+
+Each step first checks whether its asset is current (fingerprints.py), so a resumed or repeated
+render redoes only stale or missing work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.errors import StageError
+from app.models.operation import Operation
+from app.models.story import Asset, FinalVideo, Shot, ShotStatus, Story, StoryStatus
+from app.services import compose
+from app.services.pipeline import fingerprints as fp
+from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.reporter import OperationReporter
+from app.services.pipeline.shots import for_each_shot
+from app.services.tts.base import SpeechRequest
+from app.services.video.base import ClipRequest
+
+
+async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
+    story = await _load(ctx, op)
+    total = 2 * len(story.shots) + 2
+    await reporter.begin("narration", total=total)
+    story = await _narrate_all(ctx, story, reporter)
+    await reporter.begin("clips")
+    story = await _animate_all(ctx, story, reporter)
+    await reporter.begin("compose")
+    video = await _compose(ctx, story)
+    await reporter.advance()
+    await reporter.stage_done("compose")
+    await reporter.begin("publish")
+    story = await _publish(ctx, story, video)
+    await reporter.advance()
+    await reporter.stage_done("publish")
+    return {"video_key": video.key, "subtitle_key": video.subtitle_key, "cover_key": video.cover_key,
+            "duration": video.duration, "shot_ids": [s.id for s in story.shots]}
+
+
+async def _load(ctx: PipelineContext, op: Operation) -> Story:
+    story = await ctx.store.get_story(op.story_id)
+    if story is None or not story.shots:
+        raise StageError("storyboard_missing", "the story has no storyboard to render", stage="narration")
+    missing = [s.id for s in story.shots if s.keyframe is None]
+    if missing:
+        raise StageError("keyframe_missing", f"shots without a keyframe: {', '.join(missing)}",
+                         stage="narration", shot_id=missing[0])
+
+    def start(s: Story) -> None:
+        s.status = StoryStatus.generating
+
+    return await ctx.store.update_story(story.story_id, start)
+
+
+async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
+    async def narrate(shot: Shot) -> None:
+        if fp.audio_is_current(shot, story, ctx.settings) and ctx.asset_path(story, shot.audio.file).exists():
+            await reporter.shot_state(shot.id, "pending", advance=1)
+            return
+        await reporter.shot_state(shot.id, "rendering")
+        fingerprint = fp.audio_fingerprint(shot, story, ctx.settings)
+        file = f"{shot.id}/narration_{fingerprint}.wav"
+        path = ctx.asset_path(story, file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
+        duration = await ctx.providers.speech.synthesize(request, path)
+        asset = await _publish_asset(ctx, story, file, "audio/wav", fingerprint, duration)
+        await ctx.store.update_story(story.story_id, lambda s: setattr(s.shot(shot.id), "audio", asset))
+        await reporter.shot_state(shot.id, "pending", advance=1)
+
+    await for_each_shot(story.shots, narrate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="narration")
+    await reporter.stage_done("narration")
+    return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
+
+
+async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
+    width, height = ctx.output_size(story.aspect_ratio)
+
+    async def animate(shot: Shot) -> None:
+        if fp.clip_is_current(shot, story, ctx.settings) and ctx.asset_path(story, shot.clip.file).exists():
+            await reporter.shot_state(shot.id, "done", advance=1)
+            return
+        await reporter.shot_state(shot.id, "rendering")
+        duration = fp.shot_duration(shot.audio.duration or 0.0, ctx.settings)
+        fingerprint = fp.clip_fingerprint(shot, story, ctx.settings, duration)
+        file = f"{shot.id}/clip_{fingerprint}.mp4"
+        path = ctx.asset_path(story, file)
+        request = ClipRequest(keyframe_path=ctx.asset_path(story, shot.keyframe.file), prompt=shot.detail,
+                              camera=shot.camera, duration=duration, width=width, height=height,
+                              fps=ctx.settings.VIDEO_FPS, seed=shot.sequence)
+        await ctx.providers.clips.animate(request, path)
+        asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, duration)
+
+        def attach(s: Story) -> None:
+            s.shot(shot.id).clip = asset
+            s.shot(shot.id).status = ShotStatus.done
+
+        await ctx.store.update_story(story.story_id, attach)
+        await reporter.shot_state(shot.id, "done", advance=1)
+
+    await for_each_shot(story.shots, animate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="clips")
+    await reporter.stage_done("clips")
+    return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
+
+
+async def _compose(ctx: PipelineContext, story: Story) -> FinalVideo:
+    fingerprint = fp.video_fingerprint(story, ctx.settings)
+    folder = f"final_{fingerprint}"
+    out_dir = ctx.asset_path(story, folder)
+    names = {"video": f"{folder}/video.mp4", "subtitles": f"{folder}/subtitles.srt", "cover": f"{folder}/cover.jpg"}
+    if not all(ctx.asset_path(story, name).exists() for name in names.values()):
+        width, height = ctx.output_size(story.aspect_ratio)
+        options = compose.ComposeOptions.from_settings(ctx.settings).model_copy(
+            update={"width": width, "height": height})
+        media = [compose.ShotMedia(shot_id=s.id, clip_path=ctx.asset_path(story, s.clip.file),
+                                   audio_path=ctx.asset_path(story, s.audio.file), duration=s.clip.duration,
+                                   narration=s.narration) for s in story.shots]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        await compose.compose_story(shots=media, out_dir=out_dir, options=options)
+    return FinalVideo(
+        key=ctx.asset_key(story, names["video"]), file=names["video"], fingerprint=fingerprint,
+        duration=sum(s.clip.duration for s in story.shots),
+        subtitle_key=ctx.asset_key(story, names["subtitles"]), subtitle_file=names["subtitles"],
+        cover_key=ctx.asset_key(story, names["cover"]), cover_file=names["cover"],
+    )
+
+
+async def _publish(ctx: PipelineContext, story: Story, video: FinalVideo) -> Story:
+    storage = ctx.providers.storage
+    await storage.put_file(video.key, ctx.asset_path(story, video.file), "video/mp4")
+    await storage.put_file(video.subtitle_key, ctx.asset_path(story, video.subtitle_file), "application/x-subrip")
+    await storage.put_file(video.cover_key, ctx.asset_path(story, video.cover_file), "image/jpeg")
+
+    def attach(s: Story) -> None:
+        s.video = video
+        s.status = StoryStatus.ready
+
+    return await ctx.store.update_story(story.story_id, attach)
+
+
+async def _publish_asset(ctx: PipelineContext, story: Story, file: str, content_type: str, fingerprint: str,
+                         duration: float) -> Asset:
+    key = ctx.asset_key(story, file)
+    await ctx.providers.storage.put_file(key, ctx.asset_path(story, file), content_type)
+    return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration)

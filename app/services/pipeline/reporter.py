@@ -1,0 +1,69 @@
+"""Keeps an operation's progress on disk as it goes and emits its stage callbacks."""
+
+from __future__ import annotations
+
+from app.models.events import CallbackEvent, event_id_for
+from app.models.operation import Operation, OperationStatus
+from app.services.pipeline.context import PipelineContext
+from app.services.presenter import progress_view
+
+
+class OperationReporter:
+    def __init__(self, ctx: PipelineContext, op: Operation):
+        self.ctx = ctx
+        self.op = op
+
+    def stage_finished(self, stage: str) -> bool:
+        return stage in self.op.stages_done
+
+    async def begin(self, stage: str, *, total: int | None = None) -> None:
+        def change(op: Operation) -> None:
+            op.progress.stage = stage
+            if total is not None:
+                op.progress.total = total
+
+        await self._update(change)
+
+    async def shot_state(self, shot_id: str, state: str, *, advance: int = 0) -> None:
+        def change(op: Operation) -> None:
+            op.progress.shots[shot_id] = state
+            op.progress.done = min(op.progress.done + advance, op.progress.total)
+
+        await self._update(change)
+
+    async def advance(self, units: int = 1) -> None:
+        def change(op: Operation) -> None:
+            op.progress.done = min(op.progress.done + units, op.progress.total)
+
+        await self._update(change)
+
+    async def stage_done(self, stage: str) -> None:
+        """Record a finished stage: the event is persisted first, so a crash cannot lose it."""
+        await self.emit("operation.stage_completed", stage=stage, status=OperationStatus.running)
+
+        def change(op: Operation) -> None:
+            if stage not in op.stages_done:
+                op.stages_done.append(stage)
+
+        await self._update(change)
+
+    async def emit(self, event: str, *, stage: str, status: str, result: dict | None = None,
+                   error: dict | None = None) -> None:
+        url = self.op.callback_url or self.ctx.settings.CALLBACK_URL
+        payload = CallbackEvent(
+            event_id=event_id_for(self.op.operation_id, event, stage),
+            event=event,
+            operation_id=self.op.operation_id,
+            type=self.op.type,
+            story_id=self.op.story_id,
+            user_id=self.op.user_id,
+            stage=stage,
+            status=status,
+            progress=progress_view(self.op),
+            result=result,
+            error=error,
+        )
+        await self.ctx.outbox.enqueue(payload, url)
+
+    async def _update(self, change) -> None:
+        self.op = await self.ctx.store.update_operation(self.op.operation_id, change)

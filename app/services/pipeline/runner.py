@@ -1,0 +1,125 @@
+"""Runs operations in background tasks: one at a time per story, in the order they were accepted.
+
+An operation's lifecycle: queued → running → succeeded | failed. A crash or shutdown leaves it
+`running`; `resume_pending` at start-up runs it again, and each step skips what is already done.
+The final state write and the final callback are shielded from cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from loguru import logger
+
+from app.core.errors import StageError
+from app.models.operation import Operation, OperationError, OperationStatus, OperationType
+from app.models.story import Story, StoryStatus, utcnow
+from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.create import run_create
+from app.services.pipeline.regenerate import run_regenerate
+from app.services.pipeline.render import run_render
+from app.services.pipeline.reporter import OperationReporter
+from app.services.presenter import Presenter
+
+Step = Callable[[PipelineContext, Operation, OperationReporter], Awaitable[dict[str, Any]]]
+
+STEPS: dict[OperationType, Step] = {
+    OperationType.story_create: run_create,
+    OperationType.shot_regen: run_regenerate,
+    OperationType.video_render: run_render,
+}
+
+
+class JobRunner:
+    def __init__(self, ctx: PipelineContext, presenter: Presenter):
+        self.ctx = ctx
+        self.presenter = presenter
+        self._story_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def submit(self, op: Operation) -> None:
+        if op.operation_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(op.operation_id, op.story_id), name=op.operation_id)
+        self._tasks[op.operation_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(op.operation_id, None))
+
+    async def resume_pending(self) -> int:
+        """Submit every operation a previous process left queued or running, oldest first."""
+        pending = [op for op in await self.ctx.store.list_operations() if not op.status.terminal]
+        for op in sorted(pending, key=lambda o: o.created_at):
+            logger.info("resuming {} ({}, {})", op.operation_id, op.type, op.status)
+            self.submit(op)
+        return len(pending)
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _run(self, operation_id: str, story_id: str) -> None:
+        with logger.contextualize(operation_id=operation_id, story_id=story_id):
+            async with self._story_locks[story_id]:
+                await self._execute(operation_id)
+
+    async def _execute(self, operation_id: str) -> None:
+        op = await self.ctx.store.get_operation(operation_id)
+        if op is None or op.status.terminal:
+            return
+        op = await self.ctx.store.update_operation(operation_id, _mark_running)
+        logger.info("{} started (attempt {})", op.type, op.attempts)
+        reporter = OperationReporter(self.ctx, op)
+        try:
+            result = await STEPS[op.type](self.ctx, op, reporter)
+        except asyncio.CancelledError:
+            logger.warning("{} interrupted; it resumes at next start", op.type)
+            raise
+        except StageError as exc:
+            error = OperationError(code=exc.code, message=exc.message, stage=exc.stage, shot_id=exc.shot_id)
+            await asyncio.shield(self._finish(reporter, OperationStatus.failed, error=error))
+        except Exception:
+            logger.exception("{} crashed", op.type)
+            error = OperationError(code="internal_error", message="the operation failed unexpectedly",
+                                   stage=reporter.op.progress.stage)
+            await asyncio.shield(self._finish(reporter, OperationStatus.failed, error=error))
+        else:
+            await asyncio.shield(self._finish(reporter, OperationStatus.succeeded, result=result))
+
+    async def _finish(self, reporter: OperationReporter, status: OperationStatus, *,
+                      result: dict[str, Any] | None = None, error: OperationError | None = None) -> None:
+        def finish(current: Operation) -> None:
+            current.status, current.result, current.error = status, result, error
+            current.finished_at = utcnow()
+            if status is OperationStatus.succeeded:
+                current.progress.done = current.progress.total
+                current.progress.stage = "done"
+
+        op = reporter.op
+        finish(op)
+        story = await self.ctx.store.get_story(op.story_id)
+        if status is OperationStatus.failed and story is not None:
+            story = await self.ctx.store.update_story(op.story_id, _mark_failed)
+        name = "operation.succeeded" if status is OperationStatus.succeeded else "operation.failed"
+        # The event goes to the outbox before the operation turns terminal: after a crash in
+        # between, the operation runs again and re-emits the same event id.
+        await reporter.emit(name, stage=op.progress.stage, status=status,
+                            result=self.presenter.result(op, story),
+                            error=error.model_dump() if error else None)
+        await self.ctx.store.update_operation(op.operation_id, finish)
+        if error:
+            logger.warning("{} failed: {} ({})", op.type, error.code, error.message)
+        else:
+            logger.info("{} succeeded", op.type)
+
+
+def _mark_running(op: Operation) -> None:
+    op.status = OperationStatus.running
+    op.attempts += 1
+    op.started_at = op.started_at or utcnow()
+
+
+def _mark_failed(story: Story) -> None:
+    story.status = StoryStatus.failed

@@ -1,0 +1,48 @@
+"""Local object store: published assets in DATA_DIR/media, served by the app at /media/<key>."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from app.core.settings import Settings
+
+
+class LocalObjectStore:
+    def __init__(self, media_dir: Path, base_url: str):
+        self.media_dir = media_dir
+        self.base_url = base_url.rstrip("/")
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:  # noqa: ARG002
+        await asyncio.to_thread(self._publish, key, path)
+
+    def url(self, key: str) -> str:
+        return f"{self.base_url}/media/{key}"
+
+    def _publish(self, key: str, path: Path) -> None:
+        target = self.media_dir / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".publish.", dir=target.parent)
+        os.close(fd)
+        try:
+            # A hard link costs no space; a copy covers folders on different file systems.
+            os.unlink(tmp)
+            try:
+                os.link(path, tmp)
+            except OSError:
+                shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def media_dir(settings: Settings) -> Path:
+    return settings.DATA_DIR / "media"
+
+
+def create(settings: Settings) -> LocalObjectStore:
+    return LocalObjectStore(media_dir(settings), settings.public_base_url)
