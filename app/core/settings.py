@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     FFMPEG_TIMEOUT_S: float = 600.0
     TTS_VOICE_ZH: str = "cmn"
     TTS_VOICE_EN: str = "en-us"
-    TTS_WORDS_PER_MINUTE: int = 165
+    TTS_WORDS_PER_MINUTE: int = Field(165, description="espeak-ng rate for English")
+    TTS_WORDS_PER_MINUTE_ZH: int = Field(270, description="espeak-ng rate for Mandarin (per character)")
 
     # --- callbacks -----------------------------------------------------------------------
     CALLBACK_URL: str = Field("", description="Where operation events are POSTed; empty = no callbacks")

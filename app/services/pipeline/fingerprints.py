@@ -20,7 +20,8 @@ def digest(*parts: Any) -> str:
 
 
 def audio_fingerprint(shot: Shot, story: Story, settings: Settings) -> str:
-    voices = (settings.TTS_VOICE_ZH, settings.TTS_VOICE_EN, settings.TTS_WORDS_PER_MINUTE)
+    voices = (settings.TTS_VOICE_ZH, settings.TTS_VOICE_EN, settings.TTS_WORDS_PER_MINUTE,
+              settings.TTS_WORDS_PER_MINUTE_ZH)
     return digest("audio", shot.narration, story.language, shot.tone, voices, settings.provider_for("tts"))
 
 

@@ -59,12 +59,15 @@ class EspeakSpeaker:
         zh_voice: str = "",
         en_voice: str = "",
         wpm: int = 0,
+        wpm_zh: int = 0,
         timeout_s: float = 120.0,
         binary: str = "espeak-ng",
     ):
         self.zh_voice = zh_voice or (settings.TTS_VOICE_ZH if settings else "cmn")
         self.en_voice = en_voice or (settings.TTS_VOICE_EN if settings else "en-us")
         self.wpm = wpm or (settings.TTS_WORDS_PER_MINUTE if settings else 165)
+        # espeak-ng counts each Chinese character as a word, so Mandarin needs a higher rate.
+        self.wpm_zh = wpm_zh or (settings.TTS_WORDS_PER_MINUTE_ZH if settings else 270)
         self.timeout_s, self.binary = timeout_s, binary
 
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
@@ -76,7 +79,8 @@ class EspeakSpeaker:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.wav")
         try:
-            await self._run(espeak_args(voice, words_per_minute(self.wpm, request.speed), tmp, self.binary), text)
+            base = self.wpm_zh if voice == self.zh_voice else self.wpm
+            await self._run(espeak_args(voice, words_per_minute(base, request.speed), tmp, self.binary), text)
             duration = wav_duration(tmp)
             if duration <= 0:
                 raise TTSError("espeak-ng produced no audio")
@@ -107,5 +111,5 @@ class EspeakSpeaker:
 
 
 def create(settings: Settings) -> EspeakSpeaker:
-    """The embedded speech backend configured from settings (TTS_VOICE_ZH/EN, TTS_WORDS_PER_MINUTE)."""
+    """The embedded speech backend configured from settings (TTS_VOICE_ZH/EN, TTS_WORDS_PER_MINUTE[_ZH])."""
     return EspeakSpeaker(settings)
