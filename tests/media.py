@@ -18,14 +18,10 @@ def stream(info: dict, kind: str) -> dict:
 
 
 def stream_duration(path: Path, kind: str) -> float:
-    """Duration of the first audio or video stream, measured by decoding its packets."""
+    """End time of the first audio or video stream, measured from its packets."""
     selector = "v:0" if kind == "video" else "a:0"
     out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", selector, "-show_entries",
-                          "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
+                          "packet=pts_time,duration_time", "-of", "json", str(path)],
                          check=True, capture_output=True, text=True).stdout
-    end = 0.0
-    for line in out.split():
-        pts, _, dur = line.partition(",")
-        if pts and dur and pts != "N/A" and dur != "N/A":
-            end = max(end, float(pts) + float(dur))
-    return end
+    packets = json.loads(out).get("packets", [])
+    return max(float(p["pts_time"]) + float(p.get("duration_time", 0)) for p in packets if "pts_time" in p)
