@@ -1,0 +1,35 @@
+"""The README's demo command works in a fresh clone of the committed tree."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from tests.media import probe, stream
+from tests.server import REPO
+
+
+def test_readme_names_the_two_commands():
+    readme = (REPO / "README.md").read_text()
+    assert "scripts/setup.sh && .venv/bin/python -m app.cli demo" in readme
+    assert "scripts/setup.sh && .venv/bin/python -m pytest -q" in readme
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "scripts/setup.sh" in ci and "-m pytest -q" in ci
+
+
+def test_demo_renders_the_example_story_in_a_fresh_clone(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    env = {**os.environ, "VIDEO_WIDTH": "480", "VIDEO_HEIGHT": "270", "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--data-dir", str(tmp_path / "data")],
+                          cwd=clone, env=env, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stdout + done.stderr
+    video = re.search(r"video\s+(\S+\.mp4)", done.stdout)
+    subtitles = re.search(r"subtitles\s+(\S+\.srt)", done.stdout)
+    storyboard = re.search(r"storyboard\s+(\S+story\.json)", done.stdout)
+    assert video and subtitles and storyboard, done.stdout
+    info = probe(video.group(1))
+    assert stream(info, "video")["codec_name"] == "h264" and stream(info, "audio")["codec_name"] == "aac"
+    assert "豆豆" in open(subtitles.group(1), encoding="utf-8").read()
