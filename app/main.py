@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         presenter = Presenter(providers.storage, settings)
         runner = JobRunner(ctx, presenter)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
-        app.state.admission = Admission(store, runner, settings)
+        app.state.admission, app.state.runner = Admission(store, runner, settings), runner
         outbox_task = asyncio.create_task(outbox.run(), name="outbox")
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.public_base_url, resumed)

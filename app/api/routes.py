@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.api.deps import AdmissionDep, PresenterDep, StoreDep, require_api_key
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound
 from app.core.ids import Identifier
 from app.models.requests import CreateStoryboardRequest, RegenerateShotRequest, RenderVideoRequest, _Request
 
@@ -55,6 +55,20 @@ async def read_operation(operation_id: Identifier, store: StoreDep, presenter: P
     op = await store.get_operation(operation_id)
     if op is None or (user_id or x_user_id or op.user_id) != op.user_id:
         raise NotFound("operation_not_found", f"operation {operation_id} does not exist")
+    return presenter.operation(op, await store.get_story(op.story_id))
+
+
+@router.post("/operations/{operation_id}/cancel")
+async def cancel_operation(operation_id: Identifier, request: Request, store: StoreDep,
+                           presenter: PresenterDep) -> dict[str, Any]:
+    """Cancel a queued or running operation; finished work (shots done so far) is kept."""
+    op = await store.get_operation(operation_id)
+    if op is None:
+        raise NotFound("operation_not_found", f"operation {operation_id} does not exist")
+    if op.status.terminal:
+        raise Conflict("operation_finished", f"operation {operation_id} already {op.status}")
+    await request.app.state.runner.cancel(operation_id)
+    op = await store.get_operation(operation_id)
     return presenter.operation(op, await store.get_story(op.story_id))
 
 

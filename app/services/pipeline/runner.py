@@ -39,6 +39,7 @@ class JobRunner:
         self.presenter = presenter
         self._story_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancel_requested: set[str] = set()
 
     def submit(self, op: Operation) -> None:
         if op.operation_id in self._tasks:
@@ -55,6 +56,16 @@ class JobRunner:
             self.submit(op)
         return len(pending)
 
+    async def cancel(self, operation_id: str, *, wait_s: float = 15.0) -> bool:
+        """Stop a queued or running operation (FFmpeg and other children are killed); False if not active."""
+        task = self._tasks.get(operation_id)
+        if task is None:
+            return False
+        self._cancel_requested.add(operation_id)
+        task.cancel()
+        await asyncio.wait({task}, timeout=wait_s)
+        return True
+
     async def shutdown(self) -> None:
         for task in list(self._tasks.values()):
             task.cancel()
@@ -62,8 +73,22 @@ class JobRunner:
 
     async def _run(self, operation_id: str, story_id: str) -> None:
         with logger.contextualize(operation_id=operation_id, story_id=story_id):
-            async with self._story_locks[story_id]:
-                await self._execute(operation_id)
+            try:
+                async with self._story_locks[story_id]:
+                    await self._execute(operation_id)
+            except asyncio.CancelledError:
+                if operation_id not in self._cancel_requested:
+                    raise  # shutdown: left as it is, resumed at the next start
+                await asyncio.shield(self._record_cancelled(operation_id))
+            finally:
+                self._cancel_requested.discard(operation_id)
+
+    async def _record_cancelled(self, operation_id: str) -> None:
+        op = await self.ctx.store.get_operation(operation_id)
+        if op is None or op.status.terminal:
+            return
+        error = OperationError(code="cancelled", message="the operation was cancelled", stage=op.progress.stage)
+        await self._finish(OperationReporter(self.ctx, op), OperationStatus.cancelled, error=error)
 
     async def _execute(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)
@@ -75,7 +100,7 @@ class JobRunner:
         try:
             result = await STEPS[op.type](self.ctx, op, reporter)
         except asyncio.CancelledError:
-            logger.warning("{} interrupted; it resumes at next start", op.type)
+            logger.warning("{} interrupted", op.type)
             raise
         except StageError as exc:
             error = OperationError(code=exc.code, message=exc.message, stage=exc.stage, shot_id=exc.shot_id)
@@ -100,9 +125,10 @@ class JobRunner:
         op = reporter.op
         finish(op)
         story = await self.ctx.store.get_story(op.story_id)
-        if status is OperationStatus.failed and story is not None:
-            story = await self.ctx.store.update_story(op.story_id, _mark_failed)
-        name = "operation.succeeded" if status is OperationStatus.succeeded else "operation.failed"
+        if status is not OperationStatus.succeeded and story is not None:
+            story = await self.ctx.store.update_story(op.story_id, _after_stop if error and error.code == "cancelled"
+                                                      else _mark_failed)
+        name = f"operation.{status}"
         # The event goes to the outbox before the operation turns terminal: after a crash in
         # between, the operation runs again and re-emits the same event id.
         await reporter.emit(name, stage=op.progress.stage, status=status,
@@ -123,3 +149,7 @@ def _mark_running(op: Operation) -> None:
 
 def _mark_failed(story: Story) -> None:
     story.status = StoryStatus.failed
+
+
+def _after_stop(story: Story) -> None:
+    story.status = StoryStatus.ready if story.shots and all(s.keyframe for s in story.shots) else StoryStatus.draft
