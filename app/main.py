@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
@@ -21,6 +22,7 @@ from app.services.pipeline.admission import Admission
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.runner import JobRunner
 from app.services.presenter import Presenter
+from app.services.readiness import readiness_report
 from app.services.registry import build_providers
 from app.services.storage.local import media_dir
 from app.storage.store import StateStore
@@ -65,6 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        """Readiness of every configured backend; 503 naming the ones that are not ready."""
+        report = await readiness_report(providers)
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     return app
 

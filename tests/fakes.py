@@ -8,6 +8,7 @@ from pathlib import Path
 
 from app.core.errors import StageError
 from app.core.settings import Settings
+from app.services.backend import Readiness, TransientBackendError
 from app.services.video.base import ClipRequest
 from app.services.video.kenburns import KenBurnsAnimator
 
@@ -38,3 +39,17 @@ def failing_planner(_: Settings) -> FailingPlanner:
 
 def slow_clips(settings: Settings) -> SlowAnimator:
     return SlowAnimator(settings)
+
+
+class BrokenAnimator:
+    """An image-to-video backend that is down: every call fails, and it says so when asked."""
+
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        raise TransientBackendError("broken-i2v", "http_503", "GPU server unavailable")
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=False, detail="GPU server unavailable")
+
+
+def broken_clips(_: Settings) -> BrokenAnimator:
+    return BrokenAnimator()

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     VIDEO_PROVIDER: str = ""
     TTS_PROVIDER: str = ""
     STORAGE_PROVIDER: str = ""
+    LLM_FALLBACK: str = Field("embedded", description="Comma list tried when the LLM backend fails")
+    IMAGE_FALLBACK: str = Field("embedded", description="Comma list tried when the keyframe backend fails")
+    VIDEO_FALLBACK: str = Field("embedded", description="Comma list tried when the clip backend fails")
+    TTS_FALLBACK: str = Field("embedded", description="Comma list tried when the TTS backend fails")
 
     # --- output --------------------------------------------------------------------------
     VIDEO_WIDTH: int = 1280
@@ -79,6 +83,12 @@ class Settings(BaseSettings):
             return self.PUBLIC_BASE_URL.rstrip("/")
         host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "") else self.bind_host
         return f"http://{host}:{self.PORT}"
+
+    def chain_for(self, stage: Literal["llm", "image", "video", "tts"]) -> list[str]:
+        """The backends a stage tries in order: its provider, then its fallbacks (no repeats)."""
+        listed = getattr(self, f"{stage.upper()}_FALLBACK").split(",")
+        fallbacks = [n.strip() for n in listed if n.strip() and n.strip().lower() != "none"]
+        return list(dict.fromkeys([self.provider_for(stage), *fallbacks]))
 
     def provider_for(self, stage: Literal["llm", "image", "video", "tts", "storage"]) -> str:
         """The backend name a stage uses: its override, else the LOCAL_INFERENCE set, else embedded."""

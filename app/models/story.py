@@ -38,6 +38,9 @@ class Asset(BaseModel):
     file: str
     fingerprint: str = ""
     duration: float | None = None
+    #: the backend that made it; a fallback's asset is redone by the next render
+    backend: str = "embedded"
+    degraded: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -68,6 +71,8 @@ class Shot(BaseModel):
     keyframe_history: list[Keyframe] = Field(default_factory=list)
     audio: Asset | None = None
     clip: Asset | None = None
+    #: stage → why a fallback backend made this shot's asset (absent when the configured one did)
+    degraded: dict[str, str] = Field(default_factory=dict)
 
 
 class Story(BaseModel):
@@ -82,6 +87,8 @@ class Story(BaseModel):
     characters: list[Character] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     video: FinalVideo | None = None
+    #: set when the storyboard came from a fallback planner
+    degraded: dict[str, str] = Field(default_factory=dict)
     plan_operation_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

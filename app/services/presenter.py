@@ -38,6 +38,7 @@ class Presenter:
             "audio_url": self._url(shot.audio.key if shot.audio else None),
             "duration": shot.clip.duration if shot.clip else None,
             "clip_stale": shot.clip is not None and not fingerprints.clip_is_current(shot, story, self.settings),
+            "degraded": shot.degraded or None,
         }
 
     def story(self, story: Story) -> dict[str, Any]:
@@ -52,6 +53,7 @@ class Presenter:
             "aspect_ratio": story.aspect_ratio,
             "characters": [c.model_dump() for c in story.characters],
             "shots": [self.shot(s, story) for s in story.shots],
+            "degraded": story.degraded or None,
             "video_url": self._url(video.key if video else None),
             "subtitle_url": self._url(video.subtitle_key if video else None),
             "cover_url": self._url(video.cover_key if video else None),
@@ -65,7 +67,8 @@ class Presenter:
         if op.result is None or story is None:
             return None
         if op.type is OperationType.story_create:
-            return {"story_id": story.story_id, "shots": [self.shot(s, story) for s in story.shots]}
+            return {"story_id": story.story_id, "shots": [self.shot(s, story) for s in story.shots],
+                    "degraded": story.degraded or None, "degraded_shots": degraded_shots(story)}
         if op.type is OperationType.shot_regen:
             shot = story.shot(op.result["shot_id"])
             return {
@@ -79,6 +82,7 @@ class Presenter:
             "cover_url": self._url(op.result["cover_key"]),
             "duration": op.result["duration"],
             "shots": [self.shot(s, story) for s in story.shots],
+            "degraded_shots": degraded_shots(story),
         }
 
     def operation(self, op: Operation, story: Story | None) -> dict[str, Any]:
@@ -105,3 +109,9 @@ class Presenter:
 def progress_view(op: Operation) -> dict[str, Any]:
     progress = op.progress
     return {**progress.model_dump(), "percent": progress.percent}
+
+
+def degraded_shots(story: Story) -> list[dict[str, str]]:
+    """Every shot asset a fallback backend made, with the stage and the reason."""
+    return [{"shot_id": shot.id, "stage": stage, "reason": reason}
+            for shot in story.shots for stage, reason in shot.degraded.items()]

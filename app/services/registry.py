@@ -7,11 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.settings import Settings
-from app.services.image.base import KeyframeRenderer
-from app.services.llm.base import StoryboardPlanner
+from app.services.chain import NamedBackend, StageChain
 from app.services.storage.base import ObjectStore
-from app.services.tts.base import Speaker
-from app.services.video.base import ClipAnimator
 
 #: Known backend names per stage → factory spec. The backends issue adds the GPU and cloud ones.
 BACKENDS: dict[str, dict[str, str]] = {
@@ -29,25 +26,35 @@ class ConfigurationError(RuntimeError):
 
 @dataclass(frozen=True)
 class Providers:
-    planner: StoryboardPlanner
-    images: KeyframeRenderer
-    clips: ClipAnimator
-    speech: Speaker
+    """Each model stage as a chain of backends (StoryboardPlanner, KeyframeRenderer, ClipAnimator,
+    Speaker implementations, first = configured), plus the object store."""
+
+    planner: StageChain
+    images: StageChain
+    clips: StageChain
+    speech: StageChain
     storage: ObjectStore
+
+    def chains(self) -> list[StageChain]:
+        return [self.planner, self.images, self.clips, self.speech]
 
 
 def build_providers(settings: Settings) -> Providers:
     return Providers(
-        planner=build("llm", settings),
-        images=build("image", settings),
-        clips=build("video", settings),
-        speech=build("tts", settings),
-        storage=build("storage", settings),
+        planner=build_chain("llm", settings),
+        images=build_chain("image", settings),
+        clips=build_chain("video", settings),
+        speech=build_chain("tts", settings),
+        storage=build("storage", settings.provider_for("storage"), settings),
     )
 
 
-def build(stage: str, settings: Settings) -> Any:
-    name = settings.provider_for(stage)  # type: ignore[arg-type]
+def build_chain(stage: str, settings: Settings) -> StageChain:
+    names = settings.chain_for(stage)  # type: ignore[arg-type]
+    return StageChain(stage, [NamedBackend(name, build(stage, name, settings)) for name in names])
+
+
+def build(stage: str, name: str, settings: Settings) -> Any:
     spec = BACKENDS[stage].get(name, name)
     if ":" not in spec:
         known = ", ".join(sorted(BACKENDS[stage]))

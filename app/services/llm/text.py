@@ -1,4 +1,4 @@
-"""Pure text helpers for the embedded planner: language, sentences, clauses and speech length.
+"""Pure text helpers for the embedded planner: language, sentences, clauses, speech length, stable choice.
 
 Nothing here loses text: `split_sentences` and `split_clauses` return pieces whose concatenation,
 whitespace aside, is exactly the input.
@@ -6,8 +6,13 @@ whitespace aside, is exactly the input.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_RE = re.compile(f"[{_CJK}]")
@@ -37,6 +42,21 @@ def detect_language(text: str) -> str:
     if total == 0:
         return "zh"
     return "zh" if len(CJK_RE.findall(text)) / total >= 0.5 else "en"
+
+
+def localized(pair: Sequence[T], language: str) -> T:
+    """The Chinese half of a (zh, en) pair for 'zh', else the English half."""
+    return pair[0] if language == "zh" else pair[1]
+
+
+def digest(text: str) -> int:
+    """A stable integer hash of text (Python's hash() is salted per process)."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
+
+
+def pick(options: Sequence[T], key: str) -> T:
+    """One of `options`, chosen by a stable hash of `key`."""
+    return options[digest(key) % len(options)]
 
 
 def speech_length(text: str) -> float:

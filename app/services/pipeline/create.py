@@ -39,9 +39,10 @@ async def _plan(ctx: PipelineContext, op: Operation, reporter: OperationReporter
     await reporter.begin("storyboard", total=1)
     request = CreateStoryboardRequest.model_validate(op.request)
     await ctx.store.update_story(op.story_id, lambda s: _apply_request(s, request))
-    board = await ctx.providers.planner.plan(script=request.script_content, style=request.style,
-                                             title=request.display_name)
-    story = await ctx.store.update_story(op.story_id, lambda s: _apply_storyboard(s, board, op.operation_id))
+    outcome = await ctx.providers.planner.call(
+        lambda planner: planner.plan(script=request.script_content, style=request.style, title=request.display_name))
+    story = await ctx.store.update_story(
+        op.story_id, lambda s: _apply_storyboard(s, outcome.value, op.operation_id, outcome.degraded))
     await reporter.advance()
     await reporter.stage_done("storyboard")
     return story
@@ -55,7 +56,8 @@ def _apply_request(story: Story, request: CreateStoryboardRequest) -> None:
     story.status = StoryStatus.generating
 
 
-def _apply_storyboard(story: Story, board: Storyboard, operation_id: str) -> None:
+def _apply_storyboard(story: Story, board: Storyboard, operation_id: str, degraded: str | None) -> None:
+    story.degraded = {"storyboard": degraded} if degraded else {}
     story.language = board.language
     story.characters = board.characters
     story.shots = [

@@ -38,11 +38,12 @@ def clip_fingerprint(shot: Shot, story: Story, settings: Settings, duration: flo
 
 
 def audio_is_current(shot: Shot, story: Story, settings: Settings) -> bool:
-    return shot.audio is not None and shot.audio.fingerprint == audio_fingerprint(shot, story, settings)
+    audio = shot.audio
+    return audio is not None and not audio.degraded and audio.fingerprint == audio_fingerprint(shot, story, settings)
 
 
 def clip_is_current(shot: Shot, story: Story, settings: Settings) -> bool:
-    if shot.clip is None or shot.audio is None or not audio_is_current(shot, story, settings):
+    if shot.clip is None or shot.clip.degraded or shot.audio is None or not audio_is_current(shot, story, settings):
         return False
     duration = shot_duration(shot.audio.duration or 0.0, settings)
     return shot.clip.fingerprint == clip_fingerprint(shot, story, settings, duration)

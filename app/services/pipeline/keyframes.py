@@ -20,11 +20,12 @@ async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, ver
         subject=shot.subject, image_detail=shot.image_detail, camera=shot.camera, tone=shot.tone,
         width=width, height=height, seed=int(digest(story.story_id, shot.id, version)[:8], 16), version=version,
     )
-    await ctx.providers.images.render(request, path)
+    outcome = await ctx.providers.images.call(lambda renderer: renderer.render(request, path))
     key = ctx.asset_key(story, file)
     await ctx.providers.storage.put_file(key, path, "image/png")
     keyframe = Keyframe(key=key, file=file, version=version, operation_id=operation_id,
-                        fingerprint=digest(request.model_dump()))
+                        fingerprint=digest(request.model_dump()), backend=outcome.backend,
+                        degraded=outcome.degraded is not None)
 
     def attach(current: Story) -> None:
         target = current.shot(shot.id)
@@ -33,9 +34,18 @@ async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, ver
         target.keyframe = keyframe
         target.keyframe_history = [k for k in target.keyframe_history if k.version != version] + [keyframe]
         target.status = ShotStatus.done
+        set_degraded(target, "keyframes", outcome.degraded)
 
     return await ctx.store.update_story(story.story_id, attach)
 
 
 def next_version(shot: Shot) -> int:
     return max((k.version for k in shot.keyframe_history), default=0) + 1
+
+
+def set_degraded(shot: Shot, stage: str, reason: str | None) -> None:
+    """Record (or clear) that a fallback backend made this shot's asset for `stage`."""
+    if reason:
+        shot.degraded[stage] = reason
+    else:
+        shot.degraded.pop(stage, None)

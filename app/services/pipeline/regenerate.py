@@ -14,7 +14,7 @@ from app.models.requests import RegenerateShotRequest
 from app.models.story import Shot, ShotStatus, Story
 from app.models.storyboard import PlannedShot, ShotEdit
 from app.services.pipeline.context import PipelineContext
-from app.services.pipeline.keyframes import next_version, render_keyframe
+from app.services.pipeline.keyframes import next_version, render_keyframe, set_degraded
 from app.services.pipeline.reporter import OperationReporter
 
 EDITABLE = ("subject", "detail", "image_detail", "camera", "narration", "tone")
@@ -52,9 +52,9 @@ async def _revise(ctx: PipelineContext, story: Story, shot: Shot,
                   request: RegenerateShotRequest) -> tuple[Story, Shot]:
     edit = ShotEdit(**request.model_dump(include=set(ShotEdit.model_fields)))
     current = PlannedShot(**shot.model_dump(include=set(PlannedShot.model_fields)))
-    revised = await ctx.providers.planner.revise_shot(
-        shot=current, edit=edit, characters=story.characters, style=request.style or story.style
-    )
+    outcome = await ctx.providers.planner.call(lambda planner: planner.revise_shot(
+        shot=current, edit=edit, characters=story.characters, style=request.style or story.style))
+    revised = outcome.value
 
     def apply(target_story: Story) -> None:
         target = target_story.shot(shot.id)
@@ -62,6 +62,7 @@ async def _revise(ctx: PipelineContext, story: Story, shot: Shot,
             for field in EDITABLE:
                 setattr(target, field, getattr(revised, field))
             target.characters = revised.characters
+            set_degraded(target, "storyboard", outcome.degraded)
             target.status = ShotStatus.rendering
 
     story = await ctx.store.update_story(story.story_id, apply)

@@ -12,8 +12,10 @@ from app.core.errors import StageError
 from app.models.operation import Operation
 from app.models.story import Asset, FinalVideo, Shot, ShotStatus, Story, StoryStatus
 from app.services import compose
+from app.services.chain import Outcome
 from app.services.pipeline import fingerprints as fp
 from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
 from app.services.tts.base import SpeechRequest
@@ -65,9 +67,14 @@ async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         path = ctx.asset_path(story, file)
         path.parent.mkdir(parents=True, exist_ok=True)
         request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
-        duration = await ctx.providers.speech.synthesize(request, path)
-        asset = await _publish_asset(ctx, story, file, "audio/wav", fingerprint, duration)
-        await ctx.store.update_story(story.story_id, lambda s: setattr(s.shot(shot.id), "audio", asset))
+        outcome = await ctx.providers.speech.call(lambda speaker: speaker.synthesize(request, path))
+        asset = await _publish_asset(ctx, story, file, "audio/wav", fingerprint, outcome)
+
+        def attach(s: Story) -> None:
+            s.shot(shot.id).audio = asset
+            set_degraded(s.shot(shot.id), "narration", outcome.degraded)
+
+        await ctx.store.update_story(story.story_id, attach)
         await reporter.shot_state(shot.id, "pending", advance=1)
 
     await for_each_shot(story.shots, narrate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="narration")
@@ -90,12 +97,13 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         request = ClipRequest(keyframe_path=ctx.asset_path(story, shot.keyframe.file), prompt=shot.detail,
                               camera=shot.camera, duration=duration, width=width, height=height,
                               fps=ctx.settings.VIDEO_FPS, seed=shot.sequence)
-        await ctx.providers.clips.animate(request, path)
-        asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, duration)
+        outcome = await ctx.providers.clips.call(lambda animator: animator.animate(request, path))
+        asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, outcome, duration)
 
         def attach(s: Story) -> None:
             s.shot(shot.id).clip = asset
             s.shot(shot.id).status = ShotStatus.done
+            set_degraded(s.shot(shot.id), "clips", outcome.degraded)
 
         await ctx.store.update_story(story.story_id, attach)
         await reporter.shot_state(shot.id, "done", advance=1)
@@ -141,7 +149,9 @@ async def _publish(ctx: PipelineContext, story: Story, video: FinalVideo) -> Sto
 
 
 async def _publish_asset(ctx: PipelineContext, story: Story, file: str, content_type: str, fingerprint: str,
-                         duration: float) -> Asset:
+                         outcome: Outcome, duration: float | None = None) -> Asset:
+    """Publish a produced file; `duration` defaults to the backend's returned value (TTS returns it)."""
     key = ctx.asset_key(story, file)
     await ctx.providers.storage.put_file(key, ctx.asset_path(story, file), content_type)
-    return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration)
+    return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration if duration else outcome.value,
+                 backend=outcome.backend, degraded=outcome.degraded is not None)

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 
 from app.core.errors import StageError
+from app.services.backend import BackendError
+from app.services.chain import describe
 from app.models.story import Shot
 
 
@@ -31,5 +33,6 @@ async def for_each_shot(shots: list[Shot], work: Callable[[Shot], Awaitable[None
             if isinstance(outcome, StageError):
                 raise outcome
             logger.opt(exception=outcome).error("{} failed for {}", stage, shot.id)
-            raise StageError(f"{stage}_failed", f"{stage} failed for {shot.id}", stage=stage,
+            detail = f": {describe(outcome)}" if isinstance(outcome, BackendError) else ""
+            raise StageError(f"{stage}_failed", f"{stage} failed for {shot.id}{detail}", stage=stage,
                              shot_id=shot.id) from outcome

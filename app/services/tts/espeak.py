@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 from app.core.settings import Settings
+from app.services.backend import Readiness, binary_readiness
 from app.services.tts.base import SpeechRequest, TTSError
 
 #: Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
@@ -108,6 +109,10 @@ class EspeakSpeaker:
             raise
         if proc.returncode != 0:
             raise TTSError(f"{argv[0]} failed ({proc.returncode}): {stderr.decode(errors='replace')[-400:]}")
+
+    async def ready(self) -> Readiness:
+        """Ready when the espeak-ng binary is installed."""
+        return binary_readiness(self.binary)
 
 
 def create(settings: Settings) -> EspeakSpeaker:

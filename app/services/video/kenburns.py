@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.core.settings import Settings
 from app.models.storyboard import CAMERA_TERMS
+from app.services.backend import Readiness, binary_readiness
 from app.services.ffmpeg import run_ffmpeg
 from app.services.video.base import ClipRequest
 
@@ -193,6 +194,10 @@ class KenBurnsAnimator:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         args = kenburns_args(request, out_path, crf=self.crf, preset=self.preset)
         await run_ffmpeg(args, timeout_s=self.timeout_s)
+
+    async def ready(self) -> Readiness:
+        """Ready when ffmpeg is installed."""
+        return binary_readiness("ffmpeg")
 
 
 def create(settings: Settings) -> KenBurnsAnimator:

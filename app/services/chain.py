@@ -1,0 +1,89 @@
+"""A stage's backends in order: the configured one first, then its fallbacks.
+
+`StageChain.call(fn)` runs `fn(backend)` on the first backend; if that fails, on the next, and so
+on. The outcome names the backend that produced the result and, when it was not the first, why the
+ones before it failed — the shot stores that as `degraded`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from loguru import logger
+
+from app.services.backend import BackendError, Readiness
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    value: T
+    backend: str
+    #: None when the first backend succeeded; else why it (and any after it) failed
+    degraded: str | None = None
+
+
+@dataclass(frozen=True)
+class NamedBackend:
+    name: str
+    impl: Any
+
+
+class StageChain:
+    def __init__(self, stage: str, backends: list[NamedBackend]):
+        if not backends:
+            raise ValueError(f"stage {stage} has no backend")
+        self.stage = stage
+        self.backends = backends
+
+    @property
+    def primary(self) -> Any:
+        return self.backends[0].impl
+
+    @property
+    def names(self) -> list[str]:
+        return [b.name for b in self.backends]
+
+    async def call(self, fn: Callable[[Any], Awaitable[T]]) -> Outcome[T]:
+        """Run `fn` on each backend in turn until one succeeds; raise the last failure if none does."""
+        reasons: list[str] = []
+        for index, backend in enumerate(self.backends):
+            try:
+                value = await fn(backend.impl)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reasons.append(f"{backend.name}: {describe(exc)}")
+                if index == len(self.backends) - 1:
+                    raise
+                logger.warning("{} backend {} failed ({}); falling back to {}", self.stage, backend.name,
+                               describe(exc), self.backends[index + 1].name)
+                continue
+            return Outcome(value=value, backend=backend.name, degraded="; ".join(reasons) or None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def readiness(self) -> dict[str, Readiness]:
+        return {b.name: await check_ready(b.impl) for b in self.backends}
+
+
+def describe(exc: BaseException) -> str:
+    """A client-safe description of a backend failure."""
+    if isinstance(exc, BackendError):
+        return f"{exc.code}: {exc.message}"
+    return type(exc).__name__
+
+
+async def check_ready(impl: Any, timeout_s: float = 5.0) -> Readiness:
+    """A backend's own readiness check (`async ready() -> Readiness`), bounded; ready if it has none."""
+    probe = getattr(impl, "ready", None)
+    if probe is None:
+        return Readiness(ready=True, detail="no check")
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await probe()
+    except Exception as exc:  # a failing check is a "not ready", never an error of /readyz itself
+        return Readiness(ready=False, detail=describe(exc))
