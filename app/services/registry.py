@@ -10,13 +10,35 @@ from app.core.settings import Settings
 from app.services.chain import NamedBackend, StageChain
 from app.services.storage.base import ObjectStore
 
-#: Known backend names per stage → factory spec. The backends issue adds the GPU and cloud ones.
+#: Known backend names per stage → factory spec `module:create`; create(settings) builds the backend.
 BACKENDS: dict[str, dict[str, str]] = {
-    "llm": {"embedded": "app.services.llm.embedded:create"},
-    "image": {"embedded": "app.services.image.card:create"},
-    "video": {"embedded": "app.services.video.kenburns:create"},
-    "tts": {"embedded": "app.services.tts.espeak:create"},
-    "storage": {"embedded": "app.services.storage.local:create", "local": "app.services.storage.local:create"},
+    "llm": {
+        "embedded": "app.services.llm.embedded:create",
+        "ollama": "app.services.llm.ollama:create",
+        "dashscope": "app.services.llm.dashscope:create",
+    },
+    "image": {
+        "embedded": "app.services.image.card:create",
+        "comfyui": "app.services.image.comfyui:create",
+        "dashscope": "app.services.image.dashscope:create",
+    },
+    "video": {
+        "embedded": "app.services.video.kenburns:create",
+        "hunyuan": "app.services.video.hunyuan:create",
+        "comfyui": "app.services.video.comfyui:create",
+        "pixverse": "app.services.video.pixverse:create",
+        "dashscope": "app.services.video.dashscope:create",
+    },
+    "tts": {
+        "embedded": "app.services.tts.espeak:create",
+        "cosyvoice": "app.services.tts.cosyvoice:create",
+        "dashscope": "app.services.tts.dashscope:create",
+    },
+    "storage": {
+        "embedded": "app.services.storage.local:create",
+        "local": "app.services.storage.local:create",
+        "oss": "app.services.storage.oss:create",
+    },
 }
 
 

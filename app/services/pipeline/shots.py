@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 
 from app.core.errors import StageError
+from app.models.story import Shot
 from app.services.backend import BackendError
 from app.services.chain import describe
-from app.models.story import Shot
 
 
 async def for_each_shot(shots: list[Shot], work: Callable[[Shot], Awaitable[None]], *, limit: int,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ClipRequest(BaseModel):
     keyframe_path: Path
     prompt: str
+    #: provider-specific rewrites of the motion prompt by language ("en", "zh"); `prompt` is the user's
+    prompts: dict[str, str] = Field(default_factory=dict)
     camera: str
     duration: float
     width: int
