@@ -149,6 +149,14 @@ class Place(NamedTuple):
     en_prep: str
     en_noun: str
 
+    def noun(self, lang: str) -> str:
+        """What the place is: 茂密的森林 / a dense green forest."""
+        return self.zh_noun if lang == "zh" else self.en_noun
+
+    def locative(self, lang: str) -> str:
+        """Where, as a phrase: 茂密的森林里 / in a dense green forest."""
+        return self.zh_noun + self.zh_suffix if lang == "zh" else f"{self.en_prep} {self.en_noun}"
+
 
 PLACES = tuple(Place(*row) for row in (
     (("灯塔",), ("lighthouse",), "海边的白色灯塔", "里", "at", "a white lighthouse by the sea"),

@@ -1,0 +1,637 @@
+"""CosyVoice TTS server: text + speaker (+ speed, instruct) in, ONE WAV of the whole text out.
+
+    python CosyVoice/api.py                      # 127.0.0.1:9233, engine chosen by COSYVOICE_ENGINE (auto)
+
+Engines (one per process, picked at start-up by settings; see CosyVoice/README.md):
+  * ``cosyvoice`` - CosyVoice2 / CosyVoice3 loaded with ``AutoModel`` from a FunAudioLLM/CosyVoice checkout
+    (``COSYVOICE_REPO_DIR``) and a local model folder (``COSYVOICE_MODEL_DIR``); never downloads.
+  * ``espeak``    - espeak-ng, so the server runs on any machine (no GPU, no weights, robotic voice).
+  * ``auto``      - ``cosyvoice`` when the model folder exists, else ``espeak`` (logged).
+
+API: ``POST /v1/tts`` ``{text, speaker, speed, instruct?}`` -> ``audio/wav`` (16-bit mono at the engine's own
+sample rate, every text segment concatenated); ``GET /v1/speakers``; ``GET /health``. Zero-shot speakers are
+registered at start-up from ``<COSYVOICE_SPEAKERS_DIR>/<name>.wav`` + ``<name>.txt`` (the WAV's transcript).
+Errors are ``{code, message, request_id, details?}``. One synthesis runs at a time; waiting requests beyond
+``COSYVOICE_MAX_QUEUE`` get 429.
+
+This file stands alone (no imports from ``app/``): it is deployed on GPU machines with its own requirements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import io
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+import uuid
+import wave
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("cosyvoice_api")
+
+HERE = Path(__file__).resolve().parent
+#: Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Something a voice can say: a letter, digit or ideograph.
+SPEAKABLE = re.compile(r"\w", re.UNICODE)
+SPEAKER_ID = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,63}$")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: CosyVoice3's LLM asserts this marker in prompt / instruct text (FunAudioLLM/CosyVoice example.py).
+V3_PREFIX = "You are a helpful assistant."
+END_OF_PROMPT = "<|endofprompt|>"
+
+
+class Settings(BaseSettings):
+    """Server settings from ``COSYVOICE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="COSYVOICE_", extra="ignore", env_ignore_empty=True)
+
+    host: str = "127.0.0.1"
+    port: int = 9233
+    engine: Literal["auto", "cosyvoice", "espeak"] = "auto"
+    repo_dir: Path | None = None  # FunAudioLLM/CosyVoice checkout (with third_party/Matcha-TTS)
+    model_dir: Path | None = None  # e.g. <repo>/pretrained_models/CosyVoice2-0.5B
+    fp16: bool = False
+    load_trt: bool = False
+    speakers_dir: Path = HERE / "speakers"
+    default_speaker: str = ""
+    max_text_chars: int = Field(2000, ge=1)
+    max_instruct_chars: int = Field(200, ge=1)
+    max_prompt_seconds: float = 30.0
+    max_queue: int = Field(8, ge=0)
+    max_body_bytes: int = 64 * 1024
+    espeak_binary: str = "espeak-ng"
+    espeak_wpm: int = 165
+    espeak_wpm_zh: int = 270  # espeak-ng counts each Chinese character as a word
+    espeak_timeout_s: float = 120.0
+    log_level: str = "INFO"
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+class ApiError(Exception):
+    """An error answered as ``{code, message, details?}`` with an HTTP status."""
+
+    def __init__(self, status_code: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status_code, self.code, self.message, self.details = status_code, code, message, details
+
+
+def error_body(request: Request, code: str, message: str, details: dict | None = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_of(request)}
+    if details:
+        body["details"] = details
+    return body
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, "request_id", "") or "-"
+
+
+async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse(error_body(request, exc.code, exc.message, exc.details), status_code=exc.status_code)
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    # The input is never echoed back: only where and what.
+    errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()]
+    first = errors[0] if errors else {"field": "body", "problem": "invalid request"}
+    message = f"{first['field'] or 'body'}: {first['problem']}"
+    return JSONResponse(error_body(request, "invalid_request", message, {"errors": errors}), status_code=422)
+
+
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(request, code, str(exc.detail)), status_code=exc.status_code)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("request %s failed", request_id_of(request), exc_info=exc)
+    return JSONResponse(error_body(request, "internal_error", "internal error"), status_code=500)
+
+
+# --------------------------------------------------------------------------------------------- speakers
+
+
+@dataclass(frozen=True)
+class ZeroShotSpeaker:
+    """A voice to clone: a prompt WAV and what is said in it."""
+
+    id: str
+    wav: Path
+    transcript: str
+
+
+@dataclass(frozen=True)
+class SpeakerInfo:
+    """One entry of ``GET /v1/speakers``."""
+
+    id: str
+    kind: Literal["builtin", "zero_shot"]
+    clones_voice: bool
+    description: str = ""
+
+
+def wav_seconds(path: Path) -> float:
+    """Duration of a WAV file from its header."""
+    with wave.open(str(path), "rb") as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def load_zero_shot_speakers(folder: Path, *, max_seconds: float) -> list[ZeroShotSpeaker]:
+    """Read ``<folder>/<name>.wav`` + ``<name>.txt`` pairs; a pair that is unusable is logged and skipped."""
+    if not folder.is_dir():
+        return []
+    speakers = []
+    for wav in sorted(folder.glob("*.wav")):
+        problem = zero_shot_problem(wav, max_seconds=max_seconds)
+        if problem:
+            logger.warning("speaker %s skipped: %s", wav.name, problem)
+            continue
+        speakers.append(ZeroShotSpeaker(wav.stem, wav, wav.with_suffix(".txt").read_text("utf-8").strip()))
+    return speakers
+
+
+def zero_shot_problem(wav: Path, *, max_seconds: float) -> str:
+    """Why a prompt WAV cannot register a speaker ("" when it can)."""
+    if not SPEAKER_ID.match(wav.stem):
+        return "name must be letters, digits, '_', '-' or '.' (at most 64)"
+    transcript = wav.with_suffix(".txt")
+    if not transcript.is_file() or not transcript.read_text("utf-8").strip():
+        return f"{transcript.name} (the transcript of the WAV) is missing or empty"
+    try:
+        seconds = wav_seconds(wav)
+    except (OSError, EOFError, wave.Error):
+        return "not a readable PCM WAV file"
+    if not 0.5 <= seconds <= max_seconds:
+        return f"prompt is {seconds:.1f} s; use 0.5-{max_seconds:g} s of clean speech"
+    return ""
+
+
+# --------------------------------------------------------------------------------------------- audio + text
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """What one engine call must say."""
+
+    text: str
+    speaker: str
+    speed: float = 1.0
+    instruct: str | None = None
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono 16-bit little-endian PCM at ``sample_rate`` plus how it was made."""
+
+    pcm: bytes
+    sample_rate: int
+    segments: int
+    cloned: bool = False
+    instruct_applied: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+def wav_bytes(pcm: bytes, sample_rate: int) -> bytes:
+    """A RIFF/WAVE file holding mono 16-bit ``pcm``."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def speech_to_pcm16(speech: Any) -> bytes:
+    """One ``tts_speech`` chunk (torch tensor [1, n] or anything numpy.asarray takes) as 16-bit PCM bytes."""
+    import numpy as np  # a CosyVoice dependency; imported lazily so the espeak engine never needs it
+
+    if hasattr(speech, "detach"):  # torch.Tensor: leave the GPU, go to float32 numpy
+        speech = speech.detach().float().cpu().numpy()
+    samples = np.asarray(speech, dtype=np.float32).reshape(-1)
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def has_cjk(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def split_sentences(text: str, *, max_chars: int = 120) -> list[str]:
+    """Sentences of ``text`` (Chinese or Western punctuation), none longer than ``max_chars``, nothing lost."""
+    pieces = [p.strip() for p in re.split(r"(?<=[。！？!?；;…\n])|(?<=[.:])\s+", text)]
+    sentences: list[str] = []
+    for piece in filter(None, pieces):
+        if sentences and not SPEAKABLE.search(piece):
+            sentences[-1] += piece  # stray punctuation belongs to the sentence before
+        else:
+            sentences.extend(wrap(piece, max_chars))
+    return sentences
+
+
+def wrap(sentence: str, max_chars: int) -> list[str]:
+    """Cut an over-long sentence at commas (or hard at ``max_chars``)."""
+    out: list[str] = []
+    while len(sentence) > max_chars:
+        head = sentence[:max_chars]
+        cut = max(head.rfind(c) for c in "，,、 ")
+        cut = cut + 1 if cut > max_chars // 3 else max_chars
+        out.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [*out, sentence] if sentence else out
+
+
+# --------------------------------------------------------------------------------------------- engines
+
+
+class Engine(Protocol):
+    """A speech engine; ``synthesize`` runs in a worker thread, one call at a time."""
+
+    name: str
+    model: str
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def speakers(self) -> list[SpeakerInfo]:
+        """Every speaker id this engine accepts."""
+        ...
+
+    def synthesize(self, job: Synthesis) -> Audio:
+        """Speak ``job.text`` completely; raise on failure."""
+        ...
+
+
+#: Built-in espeak speakers, named like CosyVoice-300M-SFT's so clients can switch engines:
+#: id -> (voice for Chinese text, voice for other text).
+ESPEAK_SPEAKERS = {
+    "中文女": ("cmn+f3", "en-us+f3"),
+    "中文男": ("cmn", "en-us"),
+    "英文女": ("cmn+f3", "en-us+f3"),
+    "英文男": ("cmn", "en-us"),
+}
+
+
+class EspeakEngine:
+    """espeak-ng, one sentence at a time, the sentences concatenated (22050 Hz).
+
+    Zero-shot speakers are accepted and listed, but espeak cannot clone a voice: they are spoken with the
+    default built-in voice and answered with ``X-Speaker-Cloned: false``.
+    """
+
+    name = "espeak"
+    model = "espeak-ng"
+    sample_rate = 22050
+
+    def __init__(self, settings: Settings, zero_shot: list[ZeroShotSpeaker]):
+        self.settings, self.zero_shot = settings, {s.id: s for s in zero_shot}
+        self.default = next(iter(ESPEAK_SPEAKERS))
+
+    def speakers(self) -> list[SpeakerInfo]:
+        builtin = [SpeakerInfo(s, "builtin", False, f"espeak-ng {v[0]} / {v[1]}") for s, v in ESPEAK_SPEAKERS.items()]
+        cloned = [SpeakerInfo(s, "zero_shot", False, "spoken with the default espeak voice") for s in self.zero_shot]
+        return builtin + cloned
+
+    def synthesize(self, job: Synthesis) -> Audio:
+        voices = ESPEAK_SPEAKERS.get(job.speaker, ESPEAK_SPEAKERS[self.default])
+        sentences = split_sentences(job.text)
+        with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
+            pcm = b"".join(self._say(s, voices, job.speed, Path(tmp) / f"{i}.wav") for i, s in enumerate(sentences))
+        return Audio(pcm, self.sample_rate, len(sentences))
+
+    def _say(self, sentence: str, voices: tuple[str, str], speed: float, out: Path) -> bytes:
+        zh = has_cjk(sentence)
+        wpm = min(max(round((self.settings.espeak_wpm_zh if zh else self.settings.espeak_wpm) * speed), 80), 450)
+        argv = [self.settings.espeak_binary, "-v", voices[0] if zh else voices[1], "-s", str(wpm), "-b", "1",
+                "-w", str(out), "--stdin"]  # the text goes through stdin, never parsed as an option
+        subprocess.run(argv, input=sentence.encode(), capture_output=True, check=True,
+                       timeout=self.settings.espeak_timeout_s)
+        with wave.open(str(out), "rb") as wav:
+            if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (self.sample_rate, 1, 2):
+                raise RuntimeError(f"unexpected espeak-ng output format {wav.getparams()}")
+            return wav.readframes(wav.getnframes())
+
+
+class CosyVoiceEngine:
+    """Adapter over a CosyVoice2 / CosyVoice3 model object (``cosyvoice.cli.cosyvoice.AutoModel``).
+
+    The contract relied on (FunAudioLLM/CosyVoice ``cosyvoice/cli/cosyvoice.py`` at ace7c47) - nothing else:
+
+    * ``model.sample_rate: int`` - the rate of every ``tts_speech`` (24000 for CosyVoice2/3-0.5B).
+    * ``model.list_available_spks() -> list[str]`` - built-in (SFT) speakers plus registered zero-shot ones.
+    * ``model.add_zero_shot_spk(prompt_text, prompt_wav, zero_shot_spk_id)`` - ``prompt_wav`` is a file path.
+    * ``model.inference_sft(tts_text, spk_id, stream=False, speed=1.0)``
+    * ``model.inference_zero_shot(tts_text, prompt_text, prompt_wav, zero_shot_spk_id='', stream=False, speed=1.0)``
+    * ``model.inference_instruct2(tts_text, instruct_text, prompt_wav, zero_shot_spk_id='', stream=False,
+      speed=1.0)``
+
+    Each ``inference_*`` is a generator yielding ``{"tts_speech": FloatTensor[1, samples]}`` in [-1, 1], one dict
+    per text segment (CosyVoice splits long text itself); the adapter concatenates **all** of them. A chunk may
+    be a torch tensor (moved to the CPU) or anything ``numpy.asarray`` accepts; torch is never imported here.
+
+    Routing: zero-shot speaker -> ``inference_zero_shot`` with its cached id; zero-shot speaker + instruct ->
+    ``inference_instruct2`` with the prompt WAV path and an *empty* spk id (with an id, CosyVoice's
+    ``frontend_zero_shot`` reuses the cached prompt and drops the instruct text); built-in speaker ->
+    ``inference_sft`` (instruct needs a prompt voice on v2/v3, so it is not applied: ``X-Instruct-Applied:
+    false``). CosyVoice3 gets the ``"You are a helpful assistant.<|endofprompt|>"`` prefix it asserts.
+    """
+
+    name = "cosyvoice"
+
+    def __init__(self, model: Any, zero_shot: list[ZeroShotSpeaker], *, model_name: str = ""):
+        self.cosy = model
+        self.model = model_name or type(model).__name__
+        self.v3 = "CosyVoice3" in type(model).__name__
+        self.zero_shot = {s.id: s for s in zero_shot}
+        for speaker in zero_shot:
+            model.add_zero_shot_spk(self.prompt_text(speaker.transcript), str(speaker.wav), speaker.id)
+        self.builtin = [s for s in model.list_available_spks() if s not in self.zero_shot]
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.cosy.sample_rate)
+
+    def speakers(self) -> list[SpeakerInfo]:
+        return [SpeakerInfo(s, "builtin", True) for s in self.builtin] + [
+            SpeakerInfo(s, "zero_shot", True, "cloned from its prompt WAV") for s in self.zero_shot]
+
+    def prompt_text(self, transcript: str) -> str:
+        return transcript if not self.v3 or END_OF_PROMPT in transcript else f"{V3_PREFIX}{END_OF_PROMPT}{transcript}"
+
+    def instruct_text(self, instruct: str) -> str:
+        return f"{V3_PREFIX} {instruct}{END_OF_PROMPT}" if self.v3 and END_OF_PROMPT not in instruct else instruct
+
+    def synthesize(self, job: Synthesis) -> Audio:
+        chunks, cloned, instructed = self._generate(job)
+        pieces = [speech_to_pcm16(chunk["tts_speech"]) for chunk in chunks]
+        if not pieces:
+            raise RuntimeError("CosyVoice produced no audio")
+        return Audio(b"".join(pieces), self.sample_rate, len(pieces), cloned, instructed)
+
+    def _generate(self, job: Synthesis) -> tuple[Iterable[dict], bool, bool]:
+        options = {"stream": False, "speed": job.speed}
+        voice = self.zero_shot.get(job.speaker)
+        if voice and job.instruct:
+            return self.cosy.inference_instruct2(job.text, self.instruct_text(job.instruct), str(voice.wav),
+                                                 zero_shot_spk_id="", **options), True, True
+        if voice:
+            return self.cosy.inference_zero_shot(job.text, self.prompt_text(voice.transcript), str(voice.wav),
+                                                 zero_shot_spk_id=voice.id, **options), True, False
+        return self.cosy.inference_sft(job.text, job.speaker, **options), False, False
+
+
+def load_cosyvoice(settings: Settings, zero_shot: list[ZeroShotSpeaker]) -> CosyVoiceEngine:
+    """Import CosyVoice from its checkout and load the local model folder (never a hub download)."""
+    repo, model_dir = settings.repo_dir, settings.model_dir
+    if not model_dir or not any((model_dir / f"cosyvoice{v}.yaml").is_file() for v in ("2", "3")):
+        raise RuntimeError(f"COSYVOICE_MODEL_DIR={model_dir} is not a CosyVoice2/3 model folder "
+                           "(no cosyvoice2.yaml / cosyvoice3.yaml); run deploy.sh --cosyvoice")
+    if repo:
+        if not (repo / "cosyvoice" / "cli" / "cosyvoice.py").is_file():
+            raise RuntimeError(f"COSYVOICE_REPO_DIR={repo} is not a FunAudioLLM/CosyVoice checkout")
+        sys.path[:0] = [str(repo), str(repo / "third_party" / "Matcha-TTS")]
+    from cosyvoice.cli.cosyvoice import AutoModel  # the checkout is only on sys.path now
+
+    model = AutoModel(model_dir=str(model_dir), fp16=settings.fp16, load_trt=settings.load_trt)
+    return CosyVoiceEngine(model, zero_shot, model_name=model_dir.name)
+
+
+def build_engine(settings: Settings) -> Engine:
+    """The engine the settings ask for (``auto``: CosyVoice when its model folder exists, else espeak)."""
+    zero_shot = load_zero_shot_speakers(settings.speakers_dir, max_seconds=settings.max_prompt_seconds)
+    engine = settings.engine
+    if engine == "auto":
+        engine = "cosyvoice" if settings.model_dir and settings.model_dir.is_dir() else "espeak"
+        if engine == "espeak":
+            logger.warning("COSYVOICE_MODEL_DIR is not set or missing: using the espeak-ng engine")
+    if engine == "cosyvoice":
+        return load_cosyvoice(settings, zero_shot)
+    return EspeakEngine(settings, zero_shot)
+
+
+# --------------------------------------------------------------------------------------------- one job at a time
+
+
+class QueueFull(Exception):
+    pass
+
+
+class GpuGate:
+    """One synthesis at a time; at most ``max_waiting`` callers wait behind it (the rest get 429)."""
+
+    def __init__(self, max_waiting: int):
+        self.lock, self.max_waiting, self.waiting, self.running = asyncio.Lock(), max_waiting, 0, 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        if self.lock.locked() and self.waiting >= self.max_waiting:
+            raise QueueFull
+        self.waiting += 1
+        try:
+            await self.lock.acquire()
+        finally:
+            self.waiting -= 1
+        self.running = 1
+        try:
+            yield
+        finally:
+            self.running = 0
+            self.lock.release()
+
+
+def free_gpu_memory() -> None:
+    """Return cached CUDA blocks after a job, if torch is in use at all."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def gpu_report() -> dict:
+    """GPU memory as torch sees it (``{"available": false}`` when torch is not loaded)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return {"available": False}
+    mib = 1024 * 1024
+    return {"available": True, "device": torch.cuda.get_device_name(0),
+            "allocated_mib": round(torch.cuda.memory_allocated() / mib),
+            "reserved_mib": round(torch.cuda.memory_reserved() / mib),
+            "total_mib": round(torch.cuda.get_device_properties(0).total_memory / mib)}
+
+
+# --------------------------------------------------------------------------------------------- request -> WAV
+
+
+class TTSRequest(BaseModel):
+    """``POST /v1/tts`` body. ``style`` / ``instruct_text`` are accepted as names of ``instruct`` (the tone)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1, description="What to say; long text is split and every segment spoken")
+    speaker: str = Field("", max_length=64, description="A speaker id from GET /v1/speakers; empty: the default")
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    instruct: str | None = Field(None, validation_alias=AliasChoices("instruct", "style", "instruct_text"),
+                                 description="How to say it, e.g. '用温柔的语气说' (zero-shot speakers on CosyVoice)")
+
+
+@dataclass(frozen=True)
+class TTSOutput:
+    """A finished synthesis: the WAV file bytes and what went into it."""
+
+    wav: bytes
+    audio: Audio
+    speaker: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def check_inputs(request: TTSRequest, settings: Settings, speaker_ids: list[str]) -> None:
+    """Raise a precise 4xx ``ApiError`` for anything the engine should never see."""
+    text = request.text.strip()
+    if len(text) > settings.max_text_chars:
+        raise ApiError(422, "text_too_long", f"text has {len(text)} characters; the limit is {settings.max_text_chars}",
+                       {"max_chars": settings.max_text_chars, "chars": len(text)})
+    if not SPEAKABLE.search(text):
+        raise ApiError(422, "empty_text", "text has nothing to say (no letters, digits or characters)")
+    if request.instruct and len(request.instruct) > settings.max_instruct_chars:
+        raise ApiError(422, "instruct_too_long", f"instruct is limited to {settings.max_instruct_chars} characters",
+                       {"max_chars": settings.max_instruct_chars})
+    if request.speaker and request.speaker not in speaker_ids:
+        raise ApiError(422, "unknown_speaker", f"unknown speaker {request.speaker!r}; known: {', '.join(speaker_ids)}",
+                       {"speakers": speaker_ids})
+
+
+def default_speaker(engine: Engine, settings: Settings) -> str:
+    ids = [s.id for s in engine.speakers()]
+    if settings.default_speaker in ids:
+        return settings.default_speaker
+    return ids[0] if ids else ""
+
+
+async def generate(engine: Engine, gate: GpuGate, request: TTSRequest, settings: Settings) -> TTSOutput:
+    """Validate, queue, synthesize every segment and encode one WAV."""
+    # 1. validate
+    speakers = [s.id for s in engine.speakers()]
+    check_inputs(request, settings, speakers)
+    # 2. load inputs
+    speaker = request.speaker or default_speaker(engine, settings)
+    if not speaker:
+        raise ApiError(422, "unknown_speaker", "no speaker given and the model has none built in; register one "
+                       "in the speakers folder", {"speakers": speakers})
+    job = Synthesis(request.text.strip(), speaker, request.speed, (request.instruct or "").strip() or None)
+    # 3. infer (one job on the GPU at a time, in a worker thread)
+    try:
+        async with gate.slot():
+            try:
+                audio = await run_in_threadpool(engine.synthesize, job)
+            finally:
+                free_gpu_memory()
+    except QueueFull:
+        raise ApiError(429, "queue_full", f"{gate.max_waiting} requests are already waiting; retry later") from None
+    # 4. encode
+    wav = wav_bytes(audio.pcm, audio.sample_rate)
+    # 5. write
+    headers = {"X-Sample-Rate": str(audio.sample_rate), "X-Audio-Duration": f"{audio.seconds:.3f}",
+               "X-Segments": str(audio.segments), "X-Speaker-Cloned": str(audio.cloned).lower(),
+               "X-Instruct-Applied": str(audio.instruct_applied).lower()}
+    return TTSOutput(wav, audio, speaker, headers)
+
+
+# --------------------------------------------------------------------------------------------- app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The FastAPI app; the engine loads in the lifespan, never at import."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            app.state.engine = await run_in_threadpool(build_engine, settings)
+        except Exception as exc:
+            logger.error("engine failed to load: %s", exc)
+            raise
+        app.state.gate = GpuGate(settings.max_queue)
+        engine = app.state.engine
+        logger.info("engine %s (%s) ready at %d Hz with %d speakers on http://%s:%d", engine.name, engine.model,
+                    engine.sample_rate, len(engine.speakers()), settings.host, settings.port)
+        yield
+
+    app = FastAPI(title="CosyVoice TTS server", version="1.0.0", lifespan=lifespan)
+    app.add_exception_handler(ApiError, on_api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, on_unexpected)
+
+    @app.middleware("http")
+    async def request_id_and_size(request: Request, call_next: Any) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request.state.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.max_body_bytes:
+            response: Response = JSONResponse(error_body(request, "payload_too_large", f"request bodies are limited "
+                                                         f"to {settings.max_body_bytes} bytes"), status_code=413)
+        elif request.method == "POST" and not length.isdigit():
+            response = JSONResponse(error_body(request, "length_required", "send a Content-Length"), status_code=411)
+        else:
+            response = await call_next(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        return response
+
+    @app.post("/v1/tts", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+    async def create_speech(body: TTSRequest, request: Request) -> Response:
+        """Speak the whole text; answer one WAV at the engine's sample rate."""
+        out = await generate(request.app.state.engine, request.app.state.gate, body, settings)
+        logger.info("request %s: %d chars -> %.2f s (%d segments, speaker %s)", request_id_of(request),
+                    len(body.text), out.audio.seconds, out.audio.segments, out.speaker)
+        return Response(out.wav, media_type="audio/wav", headers={**out.headers, "X-Speaker": quote(out.speaker)})
+
+    @app.get("/v1/speakers")
+    async def list_speakers(request: Request) -> dict:
+        """Built-in and zero-shot speakers of the loaded engine."""
+        engine = request.app.state.engine
+        return {"engine": engine.name, "default_speaker": default_speaker(engine, settings),
+                "speakers": [asdict(s) for s in engine.speakers()]}
+
+    @app.get("/health")
+    async def read_health(request: Request) -> dict:
+        """Liveness plus what is loaded, the queue and GPU memory."""
+        engine, gate = request.app.state.engine, request.app.state.gate
+        return {"status": "ok", "engine": engine.name, "model": engine.model, "model_loaded": True,
+                "sample_rate": engine.sample_rate, "speakers": len(engine.speakers()),
+                "queue": {"running": gate.running, "waiting": gate.waiting, "max_waiting": gate.max_waiting},
+                "gpu": gpu_report(), "torch_installed": importlib.util.find_spec("torch") is not None}
+
+    return app
+
+
+def main() -> None:
+    """``python CosyVoice/api.py``: serve on COSYVOICE_HOST:COSYVOICE_PORT."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    main()
