@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from app.api.deps import AdmissionDep, PresenterDep, StoreDep, require_api_key
 from app.core.errors import Conflict, NotFound
 from app.core.ids import Identifier
-from app.models.requests import CreateStoryboardRequest, RegenerateShotRequest, RenderVideoRequest, _Request
+from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)])
 
@@ -20,7 +20,7 @@ UserId = Annotated[Identifier | None, Query(description="When given, must own th
 UserHeader = Annotated[Identifier | None, Header(alias="X-User-Id")]
 
 
-async def _accept(request: _Request, admission: AdmissionDep, presenter: PresenterDep,
+async def _accept(request: OperationRequest, admission: AdmissionDep, presenter: PresenterDep,
                   store: StoreDep) -> JSONResponse:
     op, created = await admission.admit(request)
     story = await store.get_story(op.story_id)

@@ -14,7 +14,7 @@ AspectRatio = Literal["16:9", "9:16", "1:1"]
 ShortText = Field(default=None, max_length=2000)
 
 
-class _Request(BaseModel):
+class OperationRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     operation_id: Identifier
@@ -28,7 +28,7 @@ class _Request(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class CreateStoryboardRequest(_Request):
+class CreateStoryboardRequest(OperationRequest):
     display_name: str = Field(max_length=200)
     script_content: str = Field(min_length=1, description="A one-line premise or a full story")
     style: str = Field("", max_length=200)
@@ -50,7 +50,7 @@ class CreateStoryboardRequest(_Request):
     )
 
 
-class RegenerateShotRequest(_Request):
+class RegenerateShotRequest(OperationRequest):
     shot_id: Identifier
     detail: str | None = ShortText
     subject: str | None = Field(None, max_length=500)
@@ -85,7 +85,7 @@ class RegenerateShotRequest(_Request):
         return data
 
 
-class RenderVideoRequest(_Request):
+class RenderVideoRequest(OperationRequest):
     multi: int = Field(2, ge=1, le=4, description="Frame-interpolation factor (used when enhance is on)")
     scale: int = Field(2, ge=1, le=4, description="Super-resolution factor (used when enhance is on)")
     enhance: bool = Field(False, description="Run clips through the enhancement service")

@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.core.settings import Settings
 from app.models.operation import Operation, OperationType
-from app.models.requests import CreateStoryboardRequest, RegenerateShotRequest, RenderVideoRequest, _Request
+from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
 from app.models.story import Story, StoryStatus
 from app.services.pipeline.runner import JobRunner
 from app.storage.store import StateStore
 
-REQUEST_TYPES: dict[type[_Request], OperationType] = {
+REQUEST_TYPES: dict[type[OperationRequest], OperationType] = {
     CreateStoryboardRequest: OperationType.story_create,
     RegenerateShotRequest: OperationType.shot_regen,
     RenderVideoRequest: OperationType.video_render,
@@ -30,7 +30,7 @@ class Admission:
         self.settings = settings
         self._lock = asyncio.Lock()
 
-    async def admit(self, request: _Request) -> tuple[Operation, bool]:
+    async def admit(self, request: OperationRequest) -> tuple[Operation, bool]:
         """Return (operation, created). Raise an ApiError if the request cannot be accepted."""
         op_type = REQUEST_TYPES[type(request)]
         callback_url = self._checked_callback_url(request)
@@ -49,7 +49,7 @@ class Admission:
         self.runner.submit(op)
         return op, True
 
-    def _checked_callback_url(self, request: _Request) -> str | None:
+    def _checked_callback_url(self, request: OperationRequest) -> str | None:
         if request.callback_url is None:
             return None
         host = urlsplit(str(request.callback_url)).hostname or ""
@@ -58,14 +58,14 @@ class Admission:
         return str(request.callback_url)
 
     @staticmethod
-    def _same_or_conflict(existing: Operation, op_type: OperationType, request: _Request) -> Operation:
+    def _same_or_conflict(existing: Operation, op_type: OperationType, request: OperationRequest) -> Operation:
         if existing.type is op_type and existing.request_digest == request.digest():
             return existing
         raise Conflict("operation_id_conflict",
                        f"operation {request.operation_id} already exists with a different request",
                        {"operation_id": request.operation_id, "type": existing.type})
 
-    async def _check(self, request: _Request, story: Story | None) -> Story | None:
+    async def _check(self, request: OperationRequest, story: Story | None) -> Story | None:
         """Validate against the stored story; return a new story to persist, if any."""
         if isinstance(request, CreateStoryboardRequest):
             return self._check_create(request, story)
