@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.services.llm.cast import CastMember, mentions, text_after, without_names
@@ -26,6 +27,7 @@ ARC = (
     ("ending", "warm", "{ending}", "{ending}"),
 )
 _OPENING, _JOURNEY, _ENDING = 0, 2, 5
+_WHOLE_ARC = range(len(ARC))
 
 
 @dataclass
@@ -79,7 +81,7 @@ def _en_goal(after: str, lead: str) -> tuple[str, str]:
     return goal, f"In the end, {lead} smiles, and everything feels warm and right again."
 
 
-def arc_beats(slots: ArcSlots, lang: str, steps: range | list[int] = range(len(ARC))) -> list[Beat]:
+def arc_beats(slots: ArcSlots, lang: str, steps: Sequence[int] = _WHOLE_ARC) -> list[Beat]:
     """The arc's beats (all six, or the given steps) with their slots filled."""
     values = {
         "p": slots.p, "P": slots.p[:1].upper() + slots.p[1:], "goal": slots.goal, "helper": slots.helper,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.services.llm.lexicon import (
     ACCESSORIES,
+    ANIMAL,
     CLOTHES,
     COLOURS,
     CREATURE_FEATURES,
@@ -21,7 +22,6 @@ from app.services.llm.lexicon import (
     TEXTURES,
     ZH_ANIMAL_CHARS,
     ZH_KIND,
-    ANIMAL,
 )
 from app.services.llm.text import digest, localized, speech_length
 from app.services.llm.vocab import PREMISE_MAX_UNITS
@@ -31,6 +31,7 @@ def _alternation(words) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+_MAX_CAST = 4
 _ZH_LEXICON_RE = re.compile(_alternation(ZH_KIND))
 _EN_LEXICON_RE = re.compile(rf"\b({_alternation(EN_KIND)})\b", re.I)
 _ZH_NAMED_RE = re.compile(
@@ -62,7 +63,7 @@ class CastMember:
 # --------------------------------------------------------------------------- finding the cast
 
 
-def extract_cast(text: str, language: str, limit: int = 4) -> list[CastMember]:
+def extract_cast(text: str, language: str) -> list[CastMember]:
     """Find the characters of a story: protagonist first (most mentioned, then earliest), then by appearance.
 
     In a full script a secondary character must be mentioned at least twice ("howled like a wolf").
@@ -76,7 +77,7 @@ def extract_cast(text: str, language: str, limit: int = 4) -> list[CastMember]:
     lead, others = members[0], sorted(members[1:], key=lambda m: m.first)
     if speech_length(text) > PREMISE_MAX_UNITS:
         others = [m for m in others if m.count > 1]
-    return [lead, *others][:limit]
+    return [lead, *others][:_MAX_CAST]
 
 
 def _add(found: dict[str, CastMember], name: str, kind: str, pos: int, species: str = "") -> None:
@@ -151,7 +152,7 @@ def _merge(found: dict[str, CastMember], lang: str) -> list[CastMember]:
 # --------------------------------------------------------------------------- a premise's lead
 
 
-def with_premise_lead(premise: str, cast: list[CastMember], lang: str, limit: int = 4) -> list[CastMember]:
+def with_premise_lead(premise: str, cast: list[CastMember], lang: str) -> list[CastMember]:
     """Make the premise's leading noun phrase the protagonist ("An old clockmaker builds a bird")."""
     lead = _leading_phrase(premise, lang)
     if lead is None:
@@ -159,7 +160,7 @@ def with_premise_lead(premise: str, cast: list[CastMember], lang: str, limit: in
     inside = [m for m in cast if first_mention(m, premise, lang) < lead[2]]
     if inside:
         return [inside[0], *(m for m in cast if m is not inside[0])]
-    return [CastMember(lead[0], lead[1], 0, 1), *cast][:limit]
+    return [CastMember(lead[0], lead[1], 0, 1), *cast][:_MAX_CAST]
 
 
 def _leading_phrase(text: str, lang: str) -> tuple[str, str, int] | None:
@@ -231,7 +232,8 @@ def without_names(text: str, cast: list[CastMember], lang: str) -> str:
 
 def text_after(text: str, member: CastMember, lang: str) -> str:
     """The words of a premise that follow the first mention of a character."""
-    ends = [(m.start(), m.end()) for name in (member.name, *member.aliases) if (m := _name_re(name, lang).search(text))]
+    matches = [_name_re(name, lang).search(text) for name in (member.name, *member.aliases)]
+    ends = [(m.start(), m.end()) for m in matches if m]
     return text[min(ends)[1]:].strip() if ends else ""
 
 

@@ -106,8 +106,9 @@ def remove_time_words(text: str, language: str) -> str:
 # --------------------------------------------------------------------------- a planned shot
 
 
-def motion(actor: str, role: str, tone: str, action: tuple[str, str, str] | None, place: Place, lang: str
-           ) -> tuple[str, str]:
+def motion(
+    actor: str, role: str, tone: str, action: tuple[str, str, str] | None, place: Place, lang: str
+) -> tuple[str, str]:
     """The "first A, then B, finally C" sentence and the still-frame pose (C as a state).
 
     A is the role's opener, B the tone's beat, C the cue action; with no cue action, B is a
