@@ -416,8 +416,12 @@ def load_model(settings: Settings) -> LoadedModel:
     # 2. Resolve device and dtype
     device, dtype = resolve_device_dtype(settings)
     # 3. Load the components (local files only; nothing is downloaded)
+    import transformers
     from diffusers import FlowMatchEulerDiscreteScheduler, HunyuanVideo15ImageToVideoPipeline
+    from diffusers.utils import logging as diffusers_logging
 
+    diffusers_logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
     pipe = HunyuanVideo15ImageToVideoPipeline.from_pretrained(settings.model_dir, torch_dtype=dtype,
                                                               local_files_only=True)
     # 4. Scheduler shift override
@@ -693,13 +697,12 @@ class Worker:
 # --------------------------------------------------------------------------------------------------
 
 
-def gpu_memory() -> dict[str, Any] | None:
-    """CUDA memory figures in MiB, or None without CUDA."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
+def gpu_memory(model: LoadedModel | None) -> dict[str, Any] | None:
+    """CUDA memory figures in MiB, or None when the model is not loaded (torch may be mid-import) or on CPU."""
+    if model is None or not model.device.startswith("cuda"):
         return None
+    import torch
+
     free, total = torch.cuda.mem_get_info()
     mib = 1024 * 1024
     return {"name": torch.cuda.get_device_name(), "total_mib": total // mib, "free_mib": free // mib,
@@ -721,7 +724,7 @@ def health_report(worker: Worker) -> dict[str, Any]:
                   "cpu_offload": s.cpu_offload, "vae_tiling": s.vae_tiling,
                   "attention_backend": s.attention_backend or "default", "compile": s.compile,
                   "load_seconds": model.load_seconds if model else None},
-        "gpu": gpu_memory(),
+        "gpu": gpu_memory(model),
         "queue": {"length": worker.queue.qsize(), "max": s.max_queue, "running": worker.running},
         "ffmpeg": shutil.which(s.ffmpeg) is not None,
     }
