@@ -11,10 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+import diffusers  # noqa: F401
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
 
 BENCH_PATH = Path(__file__).resolve().parents[1] / "bench" / "hunyuan_gpu.py"
 COMPOSITION = "## Composition\n\nAnother engineer's numbers.\n"

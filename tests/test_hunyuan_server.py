@@ -19,13 +19,12 @@ import sys
 import time
 from pathlib import Path
 
+import diffusers
+import httpx
 import pytest
-
-torch = pytest.importorskip("torch")
-diffusers = pytest.importorskip("diffusers")
-transformers = pytest.importorskip("transformers")
-httpx = pytest.importorskip("httpx")
-from PIL import Image  # noqa: E402
+import torch
+import transformers
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 API_PATH = ROOT / "HunyuanVideo-1.5" / "api.py"
