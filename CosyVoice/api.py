@@ -462,6 +462,19 @@ class GpuGate:
             self.lock.release()
 
 
+async def run_exclusively(fn: Any, *args: Any) -> Any:
+    """Run ``fn`` in a worker thread; if the caller goes away, still hold the slot until the thread is done (the
+    GPU is busy until then), then free cached CUDA memory."""
+    task = asyncio.ensure_future(run_in_threadpool(fn, *args))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    finally:
+        free_gpu_memory()
+
+
 def free_gpu_memory() -> None:
     """Return cached CUDA blocks after a job, if torch is in use at all."""
     torch = sys.modules.get("torch")
@@ -543,10 +556,7 @@ async def generate(engine: Engine, gate: GpuGate, request: TTSRequest, settings:
     # 3. infer (one job on the GPU at a time, in a worker thread)
     try:
         async with gate.slot():
-            try:
-                audio = await run_in_threadpool(engine.synthesize, job)
-            finally:
-                free_gpu_memory()
+            audio = await run_exclusively(engine.synthesize, job)
     except QueueFull:
         raise ApiError(429, "queue_full", f"{gate.max_waiting} requests are already waiting; retry later") from None
     # 4. encode

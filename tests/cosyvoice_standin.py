@@ -75,7 +75,7 @@ class CosyVoice3(CosyVoice2):
         yield from super().inference_instruct2(tts_text, instruct_text, prompt_wav, zero_shot_spk_id, stream, speed)
 
 
-def AutoModel(**kwargs):  # noqa: N802 - CosyVoice's factory is a function with a class-like name
+def AutoModel(**kwargs):
     """Pick the class by the yaml in the model folder, as CosyVoice's AutoModel does."""
     model_dir = Path(kwargs["model_dir"])
     cls = CosyVoice3 if (model_dir / "cosyvoice3.yaml").is_file() else CosyVoice2
