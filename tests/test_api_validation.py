@@ -119,7 +119,7 @@ def test_detail_aliases_are_accepted(service):
 
 
 def test_render_without_storyboard_is_a_clear_4xx(start_service):
-    service = start_service({"LLM_PROVIDER": "tests.fakes:failing_planner"})
+    service = start_service({"LLM_PROVIDER": "tests.fakes:failing_planner", "LLM_FALLBACK": "none"})
     with service.client() as client:
         client.post("/api/v1/storyboard/create", json=BASE)
         failed = wait_for(client, "op-a")

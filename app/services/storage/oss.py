@@ -1,0 +1,172 @@
+"""Aliyun OSS object store via oss2 (V1 signatures): uploads with content types, resumable above a
+threshold, URLs made at read time (presigned GET, or a public/CDN base).
+
+oss2 is synchronous, so every call runs in a worker thread under the backend's CallPolicy. Keys are the
+pipeline's (`users/<u>/stories/<s>/...`); URLs are never stored, only keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from urllib.parse import quote
+
+import oss2
+import requests
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.settings import Settings
+from app.services.backend import (
+    BackendError,
+    CallPolicy,
+    PolicedCaller,
+    Readiness,
+    TerminalBackendError,
+    TransientBackendError,
+    http_status_error,
+)
+
+NAME = "oss"
+
+
+class OssSettings(BaseSettings):
+    """OSS_* settings, from the environment (or .env) only."""
+
+    model_config = SettingsConfigDict(env_prefix="OSS_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    #: e.g. https://oss-cn-hangzhou.aliyuncs.com, or the bound custom domain with IS_CNAME=true
+    ENDPOINT: str = ""
+    BUCKET: str = ""
+    ACCESS_KEY_ID: SecretStr | None = None
+    ACCESS_KEY_SECRET: SecretStr | None = None
+    #: ENDPOINT is a custom domain bound to the bucket (required for new accounts' mainland buckets)
+    IS_CNAME: bool = False
+    #: public/CDN base for read URLs (url = base + "/" + key); empty = presigned GET URLs
+    PUBLIC_BASE_URL: str = ""
+    URL_EXPIRES_S: int = 3600
+    MULTIPART_THRESHOLD_BYTES: int = 10 * 1024 * 1024
+    PART_SIZE_BYTES: int = 10 * 1024 * 1024
+    UPLOAD_THREADS: int = 2
+    #: resumable-upload checkpoints; empty = DATA_DIR/oss-checkpoints
+    CHECKPOINT_DIR: Path | None = None
+    #: socket timeout of each HTTP request oss2 makes
+    CONNECT_TIMEOUT_S: float = 30.0
+    #: one upload attempt (all its parts)
+    TIMEOUT_S: float = 900.0
+    CONCURRENCY: int = 4
+    RETRIES: int = 3
+    BACKOFF_BASE_S: float = 1.0
+    BACKOFF_MAX_S: float = 30.0
+
+    def missing(self) -> list[str]:
+        """Names of the settings an OSS store cannot work without."""
+        values = {"OSS_ENDPOINT": self.ENDPOINT, "OSS_BUCKET": self.BUCKET, "OSS_ACCESS_KEY_ID": self.ACCESS_KEY_ID,
+                  "OSS_ACCESS_KEY_SECRET": self.ACCESS_KEY_SECRET}
+        return [name for name, value in values.items() if not value]
+
+
+def check_key(key: str) -> str:
+    """An object key as OSS takes it: non-empty, no leading slash, no `..` segment, at most 1023 bytes."""
+    if not key or key.startswith("/") or ".." in key.split("/") or len(key.encode()) > 1023:
+        raise TerminalBackendError(NAME, "invalid_key", f"invalid object key {key[:100]!r}")
+    return key
+
+
+def public_url(base: str, key: str) -> str:
+    """`key` under a public/CDN base URL, path-encoded."""
+    return f"{base.rstrip('/')}/{quote(key, safe='/')}"
+
+
+def oss_error(exc: oss2.exceptions.OssError) -> BackendError:
+    """Map an oss2 error to ours: the HTTP status decides, with OSS's own code and message."""
+    if isinstance(exc, oss2.exceptions.RequestError):
+        timed_out = isinstance(getattr(exc, "exception", None), requests.Timeout)
+        code = "timeout" if timed_out else "request_failed"
+        return TransientBackendError(NAME, code, f"OSS request failed: {type(exc.exception).__name__}")
+    if isinstance(exc, oss2.exceptions.InconsistentError):
+        return TransientBackendError(NAME, "inconsistent", "OSS returned a CRC different from the uploaded data")
+    if exc.status <= 0:
+        return TerminalBackendError(NAME, "client_error", str(exc.body)[:300])
+    message = exc.message or exc.code or f"HTTP {exc.status}"
+    if exc.request_id:
+        message += f" (request {exc.request_id})"
+    return http_status_error(NAME, exc.status, message, exc.code or None)
+
+
+class OssObjectStore:
+    """ObjectStore on an Aliyun OSS bucket."""
+
+    def __init__(self, cfg: OssSettings, checkpoint_dir: Path):
+        self.cfg = cfg
+        self.checkpoint_dir = cfg.CHECKPOINT_DIR or checkpoint_dir
+        self._bucket: oss2.Bucket | None = None
+        self._call = PolicedCaller(NAME, CallPolicy(concurrency=cfg.CONCURRENCY, timeout_s=cfg.TIMEOUT_S,
+                                                    retries=cfg.RETRIES, backoff_base_s=cfg.BACKOFF_BASE_S,
+                                                    backoff_max_s=cfg.BACKOFF_MAX_S))
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Upload `path` as `key` with `content_type`; resumable (multipart) above the threshold.
+
+        Raises:
+            TerminalBackendError: 4xx from OSS (e.g. 403 SignatureDoesNotMatch), bad key, missing settings.
+            TransientBackendError: 5xx, timeouts, dropped connections (after the retries).
+        """
+        check_key(key)
+        await self._call(lambda: asyncio.to_thread(self._put, key, path, content_type))
+
+    def url(self, key: str) -> str:
+        """The public/CDN URL of `key`, or a GET URL presigned now for OSS_URL_EXPIRES_S seconds."""
+        if self.cfg.PUBLIC_BASE_URL:
+            return public_url(self.cfg.PUBLIC_BASE_URL, key)
+        return self.bucket().sign_url("GET", key, self.cfg.URL_EXPIRES_S, slash_safe=True)
+
+    async def ready(self) -> Readiness:
+        """Ready when the credentials are set and GetBucketInfo succeeds with them."""
+        missing = self.cfg.missing()
+        if missing:
+            return Readiness(ready=False, detail=f"not set: {', '.join(missing)}")
+        try:
+            info = await asyncio.wait_for(asyncio.to_thread(self.bucket().get_bucket_info),
+                                          self.cfg.CONNECT_TIMEOUT_S + 1)
+        except oss2.exceptions.OssError as exc:
+            error = oss_error(exc)
+            return Readiness(ready=False, detail=f"{error.code}: {error.message}")
+        except BackendError as exc:
+            return Readiness(ready=False, detail=f"{exc.code}: {exc.message}")
+        except TimeoutError:
+            return Readiness(ready=False, detail=f"no answer from {self.cfg.ENDPOINT}")
+        return Readiness(ready=True, detail=f"bucket {info.name} in {info.location}")
+
+    def bucket(self) -> oss2.Bucket:
+        """The oss2 bucket handle (built on first use)."""
+        if self._bucket is None:
+            missing = self.cfg.missing()
+            if missing:
+                raise TerminalBackendError(NAME, "not_configured", f"not set: {', '.join(missing)}")
+            auth = oss2.Auth(self.cfg.ACCESS_KEY_ID.get_secret_value(), self.cfg.ACCESS_KEY_SECRET.get_secret_value())
+            try:
+                self._bucket = oss2.Bucket(auth, self.cfg.ENDPOINT, self.cfg.BUCKET, is_cname=self.cfg.IS_CNAME,
+                                           connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video")
+            except oss2.exceptions.ClientError as exc:  # an invalid bucket name or endpoint
+                message = str(exc.body).removeprefix("ClientError: ")
+                raise TerminalBackendError(NAME, "not_configured", message) from None
+        return self._bucket
+
+    def _put(self, key: str, path: Path, content_type: str) -> None:
+        headers = {"Content-Type": content_type}
+        try:
+            if path.stat().st_size >= self.cfg.MULTIPART_THRESHOLD_BYTES:
+                store = oss2.ResumableStore(root=str(self.checkpoint_dir), dir="uploads")
+                oss2.resumable_upload(self.bucket(), key, str(path), store=store, headers=headers,
+                                      multipart_threshold=self.cfg.MULTIPART_THRESHOLD_BYTES,
+                                      part_size=self.cfg.PART_SIZE_BYTES, num_threads=self.cfg.UPLOAD_THREADS)
+            else:
+                self.bucket().put_object_from_file(key, str(path), headers=headers)
+        except oss2.exceptions.OssError as exc:
+            raise oss_error(exc) from None
+
+
+def create(settings: Settings) -> OssObjectStore:
+    """The OSS object store, from OSS_* settings; checkpoints under DATA_DIR unless OSS_CHECKPOINT_DIR is set."""
+    return OssObjectStore(OssSettings(), settings.DATA_DIR / "oss-checkpoints")

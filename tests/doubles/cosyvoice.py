@@ -1,0 +1,178 @@
+"""A double of our CosyVoice server (CosyVoice/api.py): same paths, fields, statuses, headers and errors.
+
+POST /v1/tts {text, speaker, speed, instruct (aliases: style, instruct_text)} → one 16-bit mono WAV at
+24000 Hz (X-Sample-Rate, X-Audio-Duration, X-Segments, X-Speaker-Cloned, X-Instruct-Applied, X-Speaker);
+422 invalid_request / empty_text / text_too_long / instruct_too_long / unknown_speaker, 429 queue_full,
+411 without Content-Length. GET /v1/speakers, GET /health. Errors are `{code, message, request_id, details?}`.
+
+Scriptable: `queue_full` (next N requests answer 429), `http_errors` (500 internal_error first),
+`garbage` (next N answers are 200 with an error text as the body, the upstream's bug), `hang` (endpoints
+that never answer until released). Endpoints: tts, speakers, health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import threading
+import uuid
+import wave
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from tests.doubles.serving import serve_in_thread
+
+SAMPLE_RATE = 24000
+SECONDS_PER_CHAR = 0.12
+SPEAKABLE = re.compile(r"\w", re.UNICODE)
+SPEAKERS = [{"id": "中文女", "kind": "builtin", "clones_voice": True, "description": ""},
+            {"id": "narrator", "kind": "zero_shot", "clones_voice": True, "description": "cloned from its prompt WAV"}]
+
+
+class TTSRequest(BaseModel):
+    """Same fields as CosyVoice/api.py TTSRequest."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(min_length=1)
+    speaker: str = Field("", max_length=64)
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    instruct: str | None = Field(None, validation_alias=AliasChoices("instruct", "style", "instruct_text"))
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def wav_bytes(seconds: float) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(b"\x10\x00\xf0\xff" * round(seconds * SAMPLE_RATE / 2))
+    return buffer.getvalue()
+
+
+class CosyVoiceDouble:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
+        self.queue_full = 0
+        self.garbage = 0
+        self.http_errors: dict[str, deque[int]] = defaultdict(deque)
+        self.hang: set[str] = set()
+        self.released = threading.Event()
+        self.base_url = ""
+
+    def count(self, endpoint: str) -> int:
+        return self.calls.count(endpoint)
+
+    async def _enter(self, endpoint: str) -> None:
+        self.calls.append(endpoint)
+        if endpoint in self.hang:
+            while not self.released.is_set():
+                await asyncio.sleep(0.05)
+        if self.http_errors[endpoint]:
+            raise ApiError(self.http_errors[endpoint].popleft(), "internal_error", "internal error")
+
+    async def tts(self, body: TTSRequest) -> Response:
+        await self._enter("tts")
+        text, ids = body.text.strip(), [s["id"] for s in SPEAKERS]
+        if len(text) > 2000:
+            raise ApiError(422, "text_too_long", f"text has {len(text)} characters; the limit is 2000")
+        if not SPEAKABLE.search(text):
+            raise ApiError(422, "empty_text", "text has nothing to say (no letters, digits or characters)")
+        if body.instruct and len(body.instruct) > 200:
+            raise ApiError(422, "instruct_too_long", "instruct is limited to 200 characters")
+        if body.speaker and body.speaker not in ids:
+            raise ApiError(422, "unknown_speaker", f"unknown speaker {body.speaker!r}; known: {', '.join(ids)}",
+                           {"speakers": ids})
+        if self.queue_full:
+            self.queue_full -= 1
+            raise ApiError(429, "queue_full", "8 requests are already waiting; retry later")
+        self.bodies.append(body.model_dump())
+        if self.garbage:
+            self.garbage -= 1
+            return Response(b"CUDA error: out of memory", media_type="audio/wav")
+        speaker = body.speaker or "narrator"
+        seconds = max(len(text) * SECONDS_PER_CHAR / body.speed, 0.2)
+        instructed = bool(body.instruct) and speaker == "narrator"
+        headers = {"X-Sample-Rate": str(SAMPLE_RATE), "X-Audio-Duration": f"{seconds:.3f}", "X-Segments": "1",
+                   "X-Speaker-Cloned": "true", "X-Instruct-Applied": str(instructed).lower(),
+                   "X-Speaker": quote(speaker)}
+        return Response(wav_bytes(seconds), media_type="audio/wav", headers=headers)
+
+    async def speakers(self) -> dict[str, Any]:
+        await self._enter("speakers")
+        return {"engine": "cosyvoice", "default_speaker": "narrator", "speakers": SPEAKERS}
+
+    async def health(self) -> dict[str, Any]:
+        await self._enter("health")
+        return {"status": "ok", "engine": "cosyvoice", "model": "CosyVoice2", "model_loaded": True,
+                "sample_rate": SAMPLE_RATE, "speakers": len(SPEAKERS),
+                "queue": {"running": 0, "waiting": 0, "max_waiting": 8}, "gpu": None, "torch_installed": True}
+
+    @property
+    def app(self) -> FastAPI:
+        app = FastAPI()
+        app.add_api_route("/v1/tts", self.tts, methods=["POST"])
+        app.add_api_route("/v1/speakers", self.speakers, methods=["GET"])
+        app.add_api_route("/health", self.health, methods=["GET"])
+
+        @app.middleware("http")
+        async def request_id(request: Request, call_next: Any) -> Response:
+            request.state.request_id = uuid.uuid4().hex
+            if request.method == "POST" and not request.headers.get("content-length", "").isdigit():
+                response: Response = error(request, 411, "length_required", "send a Content-Length")
+            else:
+                response = await call_next(request)
+            response.headers["X-Request-Id"] = request.state.request_id
+            return response
+
+        @app.exception_handler(ApiError)
+        async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+            return error(request, exc.status, exc.code, exc.message, exc.details)
+
+        @app.exception_handler(RequestValidationError)
+        async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+            errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+                      for e in exc.errors()]
+            first = errors[0] if errors else {"field": "body", "problem": "invalid request"}
+            return error(request, 422, "invalid_request", f"{first['field'] or 'body'}: {first['problem']}",
+                         {"errors": errors})
+
+        return app
+
+
+def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request.state.request_id}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+@contextmanager
+def serve_cosyvoice() -> Iterator[CosyVoiceDouble]:
+    """Run a CosyVoiceDouble; yield it with `base_url` set. Hanging requests are released on exit."""
+    double = CosyVoiceDouble()
+    try:
+        with serve_in_thread(double.app, health_path="/docs") as base_url:
+            double.base_url = base_url
+            try:
+                yield double
+            finally:
+                double.released.set()
+    finally:
+        double.released.set()
