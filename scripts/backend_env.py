@@ -59,7 +59,7 @@ def section(cls: type[BaseSettings]) -> str:
 def main() -> None:
     classes = sorted((c for c in settings_classes() if c is not Settings and c.model_config.get("env_prefix")),
                      key=lambda c: c.model_config["env_prefix"])
-    print("\n\n".join(section(cls) for cls in classes))
+    sys.stdout.write("\n\n".join(section(cls) for cls in classes) + "\n")
 
 
 if __name__ == "__main__":

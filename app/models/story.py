@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -54,6 +55,11 @@ class FinalVideo(Asset):
     subtitle_file: str
     cover_key: str
     cover_file: str
+    #: WebVTT subtitles (absent on videos composed before they were made)
+    vtt_key: str | None = None
+    vtt_file: str | None = None
+    #: the render request's composition options (bgm, transition, ...) the video was made with
+    render_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class Shot(BaseModel):
@@ -66,6 +72,8 @@ class Shot(BaseModel):
     narration: str
     tone: str
     characters: list[str] = Field(default_factory=list)
+    #: provider-specific motion prompts by language (see PlannedShot.prompts); `detail` stays the user's
+    prompts: dict[str, str] = Field(default_factory=dict)
     status: ShotStatus = ShotStatus.pending
     keyframe: Keyframe | None = None
     keyframe_history: list[Keyframe] = Field(default_factory=list)

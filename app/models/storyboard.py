@@ -38,6 +38,9 @@ class PlannedShot(BaseModel):
     narration: str
     tone: str
     characters: list[str] = Field(default_factory=list, description="Names of the cast in this shot")
+    #: provider-specific rewrites of the motion prompt by language ("en" for HunyuanVideo, "zh" for wan),
+    #: written by LLM planners next to the shot; never written over the user-facing `detail`
+    prompts: dict[str, str] = Field(default_factory=dict, description="Motion prompt rewrites by language")
 
 
 class Storyboard(BaseModel):

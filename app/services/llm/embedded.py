@@ -110,6 +110,8 @@ def revise(shot: PlannedShot, edit: ShotEdit, characters: list[Character], style
     return shot.model_copy(update={
         **updates, "detail": detail, "camera": camera, "image_detail": image,
         "characters": [c.name for c in present],
+        # video-prompt rewrites describe the old detail; the video backends then use `detail` itself
+        "prompts": shot.prompts if detail == shot.detail else {},
     })
 
 

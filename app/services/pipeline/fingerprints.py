@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from app.core.settings import Settings
+from app.models.requests import NO_MUSIC
 from app.models.story import Shot, Story
+from app.services.compose.models import ComposeOptions
 
 
 def digest(*parts: Any) -> str:
@@ -33,7 +36,7 @@ def shot_duration(narration_s: float, settings: Settings) -> float:
 
 def clip_fingerprint(shot: Shot, story: Story, settings: Settings, duration: float) -> str:
     keyframe = shot.keyframe.key if shot.keyframe else None
-    return digest("clip", keyframe, shot.camera, shot.detail, duration, story.aspect_ratio,
+    return digest("clip", keyframe, shot.camera, shot.detail, shot.prompts, duration, story.aspect_ratio,
                   settings.VIDEO_WIDTH, settings.VIDEO_HEIGHT, settings.VIDEO_FPS, settings.provider_for("video"))
 
 
@@ -49,13 +52,37 @@ def clip_is_current(shot: Shot, story: Story, settings: Settings) -> bool:
     return shot.clip.fingerprint == clip_fingerprint(shot, story, settings, duration)
 
 
-def video_fingerprint(story: Story, settings: Settings) -> str:
+#: 16:9 frame size for each `resolution` a render request may ask for (9:16 turns it, 1:1 squares it).
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+
+
+def output_size(aspect_ratio: str, settings: Settings, resolution: str | None = None) -> tuple[int, int]:
+    """Film frame size: the requested resolution (else VIDEO_WIDTH × VIDEO_HEIGHT) in the story's shape."""
+    long_side, short_side = RESOLUTIONS[resolution] if resolution else (settings.VIDEO_WIDTH, settings.VIDEO_HEIGHT)
+    return {"16:9": (long_side, short_side), "9:16": (short_side, long_side), "1:1": (short_side, short_side)}[
+        aspect_ratio
+    ]
+
+
+def compose_options(story: Story, settings: Settings, render: dict[str, Any]) -> ComposeOptions:
+    """How the story's film is composed: the settings, overridden by the render request's options."""
+    width, height = output_size(story.aspect_ratio, settings, render.get("resolution"))
+    bgm = render.get("bgm", settings.DEFAULT_BGM)
+    music = settings.music_dir / bgm if bgm and bgm.lower() not in NO_MUSIC else None
+    overrides = {key: render[key] for key in ("transition", "transition_s", "burn_subtitles") if key in render}
+    return ComposeOptions.from_settings(settings, width=width, height=height, music_path=music, **overrides)
+
+
+def video_fingerprint(story: Story, settings: Settings, render: dict[str, Any] | None = None) -> str:
+    """Digest of the shots' assets and narration and of every composition option (music by name)."""
     shots = [(s.id, s.clip.fingerprint if s.clip else None, s.audio.fingerprint if s.audio else None,
               s.narration) for s in story.shots]
-    return digest("video", shots, settings.BURN_SUBTITLES, settings.SUBTITLE_FONT, settings.VIDEO_CRF,
-                  settings.VIDEO_PRESET)
+    options = compose_options(story, settings, render or {}).fingerprint_fields()
+    options["music_path"] = Path(options["music_path"]).name if options["music_path"] else None
+    return digest("video", shots, options)
 
 
 def video_is_current(story: Story, settings: Settings) -> bool:
     fresh = all(clip_is_current(s, story, settings) for s in story.shots)
-    return fresh and story.video is not None and story.video.fingerprint == video_fingerprint(story, settings)
+    video = story.video
+    return fresh and video is not None and video.fingerprint == video_fingerprint(story, settings, video.render_options)

@@ -17,7 +17,7 @@ from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.keyframes import next_version, render_keyframe, set_degraded
 from app.services.pipeline.reporter import OperationReporter
 
-EDITABLE = ("subject", "detail", "image_detail", "camera", "narration", "tone")
+EDITABLE = ("subject", "detail", "image_detail", "camera", "narration", "tone", "prompts")
 
 
 async def run_regenerate(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
