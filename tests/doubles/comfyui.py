@@ -328,9 +328,9 @@ class ComfyDouble:
             await websocket.close(code=1008)
             return
         client_id = websocket.query_params.get("clientId") or uuid.uuid4().hex
+        self._sockets.setdefault(client_id, []).append(websocket)  # before the client can POST /prompt
         await websocket.accept()
         self.ws_opened += 1
-        self._sockets.setdefault(client_id, []).append(websocket)
         await websocket.send_json({"type": "status", "data": {
             "status": {"exec_info": {"queue_remaining": self._outstanding}}, "sid": client_id}})
         try:

@@ -1,0 +1,75 @@
+"""Running one job on the ComfyUI hosts under a call policy: lease a host, talk to it, give it back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from loguru import logger
+
+from app.services.backend import CallPolicy, PolicedCaller, Readiness, TerminalBackendError
+from app.services.comfyui.client import ComfyClient, Progress, probe_host
+from app.services.comfyui.hosts import board, hosts_readiness
+from app.services.comfyui.protocol import BACKEND, output_files
+from app.services.comfyui.settings import ComfyUISettings
+
+T = TypeVar("T")
+#: Room in each attempt's outer limit for fetching outputs and post-processing.
+ATTEMPT_MARGIN_S = 120.0
+
+
+class ComfyJobs:
+    """Runs jobs `job(client)` on a free host, with the backend's concurrency, retries and timeouts.
+
+    Each attempt leases a host (waiting up to HOST_WAIT_S when all are busy), so a retry after a
+    transient failure may land on another host. `job_timeout_s` bounds one prompt from queueing
+    to its end (the client enforces it and takes the prompt off the host when it passes).
+    """
+
+    def __init__(self, settings: ComfyUISettings, *, job_timeout_s: float, retries: int,
+                 concurrency: int = 0, backoff_base_s: float = 2.0, backoff_max_s: float = 30.0):
+        self.settings = settings
+        self.hosts = settings.host_urls
+        self.job_timeout_s = job_timeout_s
+        policy = CallPolicy(concurrency=concurrency or len(self.hosts),
+                            timeout_s=settings.HOST_WAIT_S + job_timeout_s + ATTEMPT_MARGIN_S,
+                            retries=retries, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s)
+        self._call = PolicedCaller(BACKEND, policy)
+
+    async def run(self, job: Callable[[ComfyClient], Awaitable[T]]) -> T:
+        return await self._call(lambda: self._attempt(job))
+
+    async def _attempt(self, job: Callable[[ComfyClient], Awaitable[T]]) -> T:
+        async with board().lease(self.hosts, wait_s=self.settings.HOST_WAIT_S) as host:
+            async with ComfyClient(host, self.settings) as client:
+                return await job(client)
+
+    async def ready(self) -> Readiness:
+        """GET /system_stats on every host; not ready (naming the host) when any does not answer."""
+        states = await asyncio.gather(*(probe_host(host, self.settings) for host in self.hosts))
+        return hosts_readiness(dict(zip(self.hosts, states, strict=True)))
+
+
+async def run_and_fetch(client: ComfyClient, graph: dict, *, output_node: str, dest: Path, timeout_s: float,
+                        label: str) -> None:
+    """Run `graph` on the client's host and download the first file of `output_node` to `dest`."""
+    entry = await client.run(graph, timeout_s=timeout_s, progress=progress_logger(client.base_url, label))
+    files = output_files(entry, output_node)
+    if not files:
+        raise TerminalBackendError(BACKEND, "no_output", f"node {output_node} wrote no file")
+    await client.download(files[0], dest)
+
+
+def progress_logger(host: str, label: str, step: float = 0.25) -> Progress:
+    """A progress callback that logs each `step` of the way."""
+    logged = [-1.0]
+
+    def report(fraction: float) -> None:
+        mark = int(fraction / step) * step
+        if mark > logged[0]:
+            logged[0] = mark
+            logger.debug("comfyui {} {}: {:.0%}", host, label, fraction)
+
+    return report
