@@ -26,7 +26,8 @@ SMALL = {"VIDEO_WIDTH": "480", "VIDEO_HEIGHT": "272", "MAX_PARALLEL_SHOTS": "1",
 IDS = {"story_id": "story-b", "user_id": "u-1"}
 CREATE = {**IDS, "operation_id": "op-c", "display_name": "小狐狸找妈妈", "style": "水彩绘本",
           "script_content": "小狐狸阿橘醒来发现妈妈不见了，它跑过山坡、跳过小河，终于在老橡树下找到了妈妈。"}
-REGEN = {**IDS, "operation_id": "op-g", "shot_id": "shot_02", "detail": "先是阿橘停下脚步，然后回头张望，最后继续奔跑。"}
+REGEN = {**IDS, "operation_id": "op-g", "shot_id": "shot_02",
+         "detail": "先是阿橘停下脚步，然后回头张望，最后继续奔跑。"}
 
 
 def run_flow(service, tmp_path: Path, *, degraded_first_render: bool = False) -> dict:
