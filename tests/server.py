@@ -22,30 +22,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class ServiceProcess:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
-        self.data_dir = data_dir
+class ServerProcess:
+    """A server run as a child process on `port` (chosen free), its output appended to `log_path`."""
+
+    log_path: Path
+
+    def __init__(self) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
-                    "PUBLIC_BASE_URL": self.base_url, "LOG_LEVEL": "INFO", **(env or {})}
         self.proc: subprocess.Popen | None = None
-        self.log_path = data_dir.parent / f"server-{self.port}.log"
 
-    def start(self) -> ServiceProcess:
+    def _launch(self, argv: list[str], *, cwd: Path, env: dict[str, str], health_path: str, timeout_s: float) -> bool:
+        """Start `argv`; True once GET `health_path` answers 200, False if it does not within `timeout_s`.
+        Raises RuntimeError when the process exits first."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.main"], cwd=REPO, env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited at start-up:\n{self.log()}")
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return self
+                if httpx.get(self.base_url + health_path, timeout=1).status_code == 200:
+                    return True
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"server did not start:\n{self.log()}")
+        return False
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks run, as in a crash."""
@@ -63,6 +64,21 @@ class ServiceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+
+class ServiceProcess(ServerProcess):
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+        super().__init__()
+        self.data_dir = data_dir
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
+                    "PUBLIC_BASE_URL": self.base_url, "LOG_LEVEL": "INFO", **(env or {})}
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self) -> ServiceProcess:
+        if self._launch([sys.executable, "-m", "app.main"], cwd=REPO, env=self.env, health_path="/healthz",
+                        timeout_s=30):
+            return self
+        raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)

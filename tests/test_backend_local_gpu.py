@@ -5,7 +5,6 @@ that the doubles still speak the servers' contracts."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import sys
 import wave
@@ -20,6 +19,7 @@ from app.services.tts.base import SpeechRequest
 from app.services.tts.cosyvoice import CosyVoiceSettings, CosyVoiceSpeaker, tts_body, wav_seconds
 from app.services.video.base import ClipRequest
 from app.services.video.hunyuan import HunyuanAnimator, HunyuanSettings, frames_for
+from tests.by_path import import_by_path
 from tests.doubles import cosyvoice as cosy_double
 from tests.doubles import hunyuan as hy_double
 from tests.doubles.cosyvoice import CosyVoiceDouble, serve_cosyvoice
@@ -231,12 +231,7 @@ async def test_cosyvoice_client_works_with_the_real_server(tmp_path: Path) -> No
 
 
 def load_server(folder: str):
-    spec = importlib.util.spec_from_file_location(f"{folder.replace('-', '_').replace('.', '_')}_contract",
-                                                  REPO / folder / "api.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_by_path(f"{folder.replace('-', '_').replace('.', '_')}_contract", REPO / folder / "api.py")
 
 
 def test_hunyuan_double_has_the_servers_request_and_job_fields() -> None:

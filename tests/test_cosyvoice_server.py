@@ -3,9 +3,7 @@ plus the CosyVoice adapter against a stand-in with CosyVoice's generator interfa
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import math
 import shutil
 import struct
 import sys
@@ -17,6 +15,8 @@ import numpy as np
 import pytest
 
 from tests import cosyvoice_standin
+from tests.by_path import import_by_path
+from tests.doubles.clips import tone_pcm, wav_of
 from tests.server import REPO
 from tests.subprocess_server import ScriptServer
 
@@ -34,21 +34,11 @@ PARAGRAPH = "".join(SENTENCES)
 
 def load_api():
     """Import CosyVoice/api.py by path (its folder name is not a package)."""
-    spec = importlib.util.spec_from_file_location("cosyvoice_api_under_test", API)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_by_path("cosyvoice_api_under_test", API)
 
 
 def write_prompt_wav(path: Path, seconds: float = 2.0, rate: int = 16000) -> Path:
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / rate)))
-                      for i in range(int(seconds * rate)))
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames)
+    path.write_bytes(wav_of(tone_pcm(int(seconds * rate), rate), rate))
     return path
 
 

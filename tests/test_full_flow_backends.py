@@ -92,7 +92,7 @@ def serve_dashscope(api_key: str) -> Iterator[tuple[DashScopeDouble, QwenDouble,
         try:
             yield media, qwen, base_url
         finally:
-            qwen.script.stopping.set()
+            qwen.release()
 
 
 def test_cloud_set_renders_through_every_cloud_double_and_degrades_one_failed_clip(start_service, tmp_path):

@@ -6,13 +6,13 @@ device (no memory) to count its parameters, and a tiny model runs the whole scri
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import diffusers  # noqa: F401
 import pytest
+
+from tests.by_path import import_by_path
 
 BENCH_PATH = Path(__file__).resolve().parents[1] / "bench" / "hunyuan_gpu.py"
 COMPOSITION = "## Composition\n\nAnother engineer's numbers.\n"
@@ -20,11 +20,7 @@ COMPOSITION = "## Composition\n\nAnother engineer's numbers.\n"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("hunyuan_gpu_bench", BENCH_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hunyuan_gpu_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_by_path("hunyuan_gpu_bench", BENCH_PATH)
 
 
 @pytest.mark.parametrize("resolution", ["480p", "720p"])

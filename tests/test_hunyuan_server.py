@@ -9,7 +9,6 @@ has a dot; pure helpers are imported by path.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 import os
@@ -25,6 +24,8 @@ import pytest
 import torch
 import transformers
 from PIL import Image
+
+from tests.by_path import import_by_path
 
 ROOT = Path(__file__).resolve().parents[1]
 API_PATH = ROOT / "HunyuanVideo-1.5" / "api.py"
@@ -342,11 +343,7 @@ def test_missing_model_folder_reports_error_and_refuses_jobs(tmp_path):
 
 def load_api():
     """Import HunyuanVideo-1.5/api.py as a module (its folder name is not importable)."""
-    spec = importlib.util.spec_from_file_location("hunyuan_api", API_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["hunyuan_api"] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_by_path("hunyuan_api", API_PATH)
 
 
 def test_store_cleans_old_outputs_and_fails_interrupted_jobs(tmp_path):

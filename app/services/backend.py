@@ -1,4 +1,4 @@
-"""What every non-embedded backend shares: its error types, call policy, and readiness report.
+"""What every non-embedded backend shares: its error types, call policy, settings base, and readiness report.
 
 BackendError
 ├── TransientBackendError   429, 5xx, timeouts, dropped connections: retried with backoff + jitter
@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 T = TypeVar("T")
@@ -65,6 +66,36 @@ class CallPolicy:
     retries: int = 2
     backoff_base_s: float = 1.0
     backoff_max_s: float = 30.0
+
+
+def backend_settings_config(env_prefix: str) -> SettingsConfigDict:
+    """A backend settings class's `model_config`: `env_prefix`* names from the environment or .env, empty
+    values ignored (the default holds), unknown names ignored."""
+    return SettingsConfigDict(env_prefix=env_prefix, env_file=".env", env_ignore_empty=True, extra="ignore")
+
+
+class RetrySettings(BaseSettings):
+    """The call-policy knobs but the attempt timeout, for backends whose timeouts have names of their own;
+    each backend subclasses this with its own env prefix and overrides the defaults it changes."""
+
+    CONCURRENCY: int = 2
+    RETRIES: int = 2
+    BACKOFF_BASE_S: float = 2.0
+    BACKOFF_MAX_S: float = 30.0
+
+    def call_policy(self, *, timeout_s: float, concurrency: int | None = None) -> CallPolicy:
+        """These retries and backoff, each attempt bounded by `timeout_s`; CONCURRENCY unless `concurrency`."""
+        return CallPolicy(concurrency=self.CONCURRENCY if concurrency is None else concurrency, timeout_s=timeout_s,
+                          retries=self.RETRIES, backoff_base_s=self.BACKOFF_BASE_S, backoff_max_s=self.BACKOFF_MAX_S)
+
+
+class PolicySettings(RetrySettings):
+    """CallPolicy knobs; each backend subclasses this with its own env prefix and defaults."""
+
+    TIMEOUT_S: float = 300.0
+
+    def policy(self) -> CallPolicy:
+        return self.call_policy(timeout_s=self.TIMEOUT_S)
 
 
 class PolicedCaller:

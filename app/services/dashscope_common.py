@@ -26,15 +26,16 @@ from dashscope.client.base_api import BaseAsyncApi
 from dashscope.common.error import DashScopeException, RequestFailure
 from loguru import logger
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from app.services.backend import (
     BackendError,
-    CallPolicy,
     Readiness,
     TerminalBackendError,
     TransientBackendError,
+    backend_settings_config,
 )
+from app.services.backend import PolicySettings as PolicySettings  # re-exported: it used to live here
 from app.services.media_fetch import download
 
 #: Vendor error codes (prefixes) worth retrying whatever the HTTP status says.
@@ -49,7 +50,7 @@ MESSAGE_MAX_CHARS = 500
 class DashScopeSettings(BaseSettings):
     """The DashScope account: key, region endpoints, polling and download limits (env prefix DASHSCOPE_)."""
 
-    model_config = SettingsConfigDict(env_prefix="DASHSCOPE_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("DASHSCOPE_")
 
     API_KEY: SecretStr | None = None
     #: Region base (keys are region-bound): Beijing below; Singapore https://dashscope-intl.aliyuncs.com/api/v1
@@ -61,20 +62,6 @@ class DashScopeSettings(BaseSettings):
     READY_TIMEOUT_S: float = 5.0
     DOWNLOAD_TIMEOUT_S: float = 120.0
     MAX_DOWNLOAD_MB: float = 200.0
-
-
-class PolicySettings(BaseSettings):
-    """CallPolicy knobs; each backend subclasses this with its own env prefix and defaults."""
-
-    CONCURRENCY: int = 2
-    TIMEOUT_S: float = 300.0
-    RETRIES: int = 2
-    BACKOFF_BASE_S: float = 2.0
-    BACKOFF_MAX_S: float = 30.0
-
-    def policy(self) -> CallPolicy:
-        return CallPolicy(concurrency=self.CONCURRENCY, timeout_s=self.TIMEOUT_S, retries=self.RETRIES,
-                          backoff_base_s=self.BACKOFF_BASE_S, backoff_max_s=self.BACKOFF_MAX_S)
 
 
 # --- pure: errors ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -80,15 +81,22 @@ async def _stream_to(client: httpx.AsyncClient, url: str, tmp: Path, *, backend:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _too_large(backend, max_bytes)
-        size = 0
-        with tmp.open("wb") as out:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_large(backend, max_bytes)
-                out.write(chunk)
+        size = await write_capped(response, tmp, max_bytes, lambda: _too_large(backend, max_bytes))
     if size == 0:
         raise TerminalBackendError(backend, "empty_media", "the result download was empty")
+    return size
+
+
+async def write_capped(response: httpx.Response, dest: Path, max_bytes: int,
+                       too_large: Callable[[], Exception]) -> int:
+    """Write a streamed response's body to `dest`; raise `too_large()` once it passes `max_bytes`; return its size."""
+    size = 0
+    with dest.open("wb") as out:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large()
+            out.write(chunk)
     return size
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import subprocess
@@ -20,12 +21,13 @@ def make_clip(path: Path, *, seconds: float, width: int, height: int, fps: int, 
     return path.read_bytes()
 
 
-def wav_bytes(seconds: float, sample_rate: int = 24000) -> bytes:
-    """A 16-bit mono WAV of a soft 220 Hz tone."""
-    import io
+def tone_pcm(frames: int, sample_rate: int) -> bytes:
+    """`frames` samples of a soft 220 Hz tone as 16-bit mono PCM."""
+    return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / sample_rate))) for i in range(frames))
 
-    frames = round(seconds * sample_rate)
-    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / sample_rate))) for i in range(frames))
+
+def wav_of(pcm: bytes, sample_rate: int) -> bytes:
+    """16-bit mono PCM in a WAV file."""
     buf = io.BytesIO()
     with wave.open(buf, "wb") as wav:
         wav.setnchannels(1)
@@ -33,3 +35,8 @@ def wav_bytes(seconds: float, sample_rate: int = 24000) -> bytes:
         wav.setframerate(sample_rate)
         wav.writeframes(pcm)
     return buf.getvalue()
+
+
+def wav_bytes(seconds: float, sample_rate: int = 24000) -> bytes:
+    """A 16-bit mono WAV of a soft 220 Hz tone."""
+    return wav_of(tone_pcm(round(seconds * sample_rate), sample_rate), sample_rate)

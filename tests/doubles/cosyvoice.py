@@ -12,13 +12,8 @@ that never answer until released). Endpoints: tts, speakers, health.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import re
-import threading
 import uuid
-import wave
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.clips import wav_of
+from tests.doubles.local_server import LocalServerDouble, Refused, answer_refusals, error
+from tests.doubles.serving import serve_double
 
 SAMPLE_RATE = 24000
 SECONDS_PER_CHAR = 0.12
@@ -49,59 +46,32 @@ class TTSRequest(BaseModel):
     instruct: str | None = Field(None, validation_alias=AliasChoices("instruct", "style", "instruct_text"))
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-
 def wav_bytes(seconds: float) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(b"\x10\x00\xf0\xff" * round(seconds * SAMPLE_RATE / 2))
-    return buffer.getvalue()
+    return wav_of(b"\x10\x00\xf0\xff" * round(seconds * SAMPLE_RATE / 2), SAMPLE_RATE)
 
 
-class CosyVoiceDouble:
+class CosyVoiceDouble(LocalServerDouble):
     def __init__(self) -> None:
-        self.calls: list[str] = []
+        super().__init__()
         self.bodies: list[dict[str, Any]] = []
         self.queue_full = 0
         self.garbage = 0
-        self.http_errors: dict[str, deque[int]] = defaultdict(deque)
-        self.hang: set[str] = set()
-        self.released = threading.Event()
-        self.base_url = ""
-
-    def count(self, endpoint: str) -> int:
-        return self.calls.count(endpoint)
-
-    async def _enter(self, endpoint: str) -> None:
-        self.calls.append(endpoint)
-        if endpoint in self.hang:
-            while not self.released.is_set():
-                await asyncio.sleep(0.05)
-        if self.http_errors[endpoint]:
-            raise ApiError(self.http_errors[endpoint].popleft(), "internal_error", "internal error")
 
     async def tts(self, body: TTSRequest) -> Response:
         await self._enter("tts")
         text, ids = body.text.strip(), [s["id"] for s in SPEAKERS]
         if len(text) > 2000:
-            raise ApiError(422, "text_too_long", f"text has {len(text)} characters; the limit is 2000")
+            raise Refused(422, "text_too_long", f"text has {len(text)} characters; the limit is 2000")
         if not SPEAKABLE.search(text):
-            raise ApiError(422, "empty_text", "text has nothing to say (no letters, digits or characters)")
+            raise Refused(422, "empty_text", "text has nothing to say (no letters, digits or characters)")
         if body.instruct and len(body.instruct) > 200:
-            raise ApiError(422, "instruct_too_long", "instruct is limited to 200 characters")
+            raise Refused(422, "instruct_too_long", "instruct is limited to 200 characters")
         if body.speaker and body.speaker not in ids:
-            raise ApiError(422, "unknown_speaker", f"unknown speaker {body.speaker!r}; known: {', '.join(ids)}",
+            raise Refused(422, "unknown_speaker", f"unknown speaker {body.speaker!r}; known: {', '.join(ids)}",
                            {"speakers": ids})
         if self.queue_full:
             self.queue_full -= 1
-            raise ApiError(429, "queue_full", "8 requests are already waiting; retry later")
+            raise Refused(429, "queue_full", "8 requests are already waiting; retry later")
         self.bodies.append(body.model_dump())
         if self.garbage:
             self.garbage -= 1
@@ -141,9 +111,7 @@ class CosyVoiceDouble:
             response.headers["X-Request-Id"] = request.state.request_id
             return response
 
-        @app.exception_handler(ApiError)
-        async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-            return error(request, exc.status, exc.code, exc.message, exc.details)
+        answer_refusals(app)
 
         @app.exception_handler(RequestValidationError)
         async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -156,23 +124,9 @@ class CosyVoiceDouble:
         return app
 
 
-def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request.state.request_id}
-    if details:
-        body["details"] = details
-    return JSONResponse(body, status_code=status)
-
-
 @contextmanager
 def serve_cosyvoice() -> Iterator[CosyVoiceDouble]:
     """Run a CosyVoiceDouble; yield it with `base_url` set. Hanging requests are released on exit."""
     double = CosyVoiceDouble()
-    try:
-        with serve_in_thread(double.app, health_path="/docs") as base_url:
-            double.base_url = base_url
-            try:
-                yield double
-            finally:
-                double.released.set()
-    finally:
-        double.released.set()
+    with serve_double(double, double.app, health_path="/docs") as served:
+        yield served

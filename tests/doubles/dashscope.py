@@ -19,12 +19,10 @@ import io
 import math
 import os
 import re
-import struct
 import subprocess
 import tempfile
 import time
 import uuid
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,8 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 from PIL import Image, ImageDraw
+
+from tests.doubles.clips import tone_pcm, wav_of
 
 T2I_PATH = "/api/v1/services/aigc/text2image/image-synthesis"
 I2V_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
@@ -390,17 +390,11 @@ def clip(width: int, height: int, seconds: float, *, audio: bool) -> bytes:
 
 def speech(text: str, fmt: str, rate: int) -> bytes:
     """A tone of 0.2 s per character in the asked format: a WAV (header + PCM), raw PCM, or MP3."""
-    n = max(int(rate * 0.2 * len(text)), rate // 5)
-    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(n))
+    pcm = tone_pcm(max(int(rate * 0.2 * len(text)), rate // 5), rate)
     if fmt == "pcm":
         return pcm
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm)
+    wav = wav_of(pcm, rate)
     if fmt == "wav":
-        return buf.getvalue()
+        return wav
     return subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", "-c:a", "libmp3lame", "-f", "mp3",
-                           "pipe:1"], input=buf.getvalue(), capture_output=True, check=True).stdout
+                           "pipe:1"], input=wav, capture_output=True, check=True).stdout

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from tests.doubles.llm_script import Fail, Hang, Reply, Script, default_reply
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.llm_script import Fail, ScriptedDouble, default_reply
+from tests.doubles.serving import serve_double
 
 ROLES = {"system", "user", "assistant", "tool"}
 GENERATION = "/api/v1/services/aigc/text-generation/generation"
@@ -42,12 +42,10 @@ def moderated() -> Fail:
                       "message": "Input data may contain inappropriate content."})
 
 
-class QwenDouble:
+class QwenDouble(ScriptedDouble):
     def __init__(self, api_key: str = "sk-test-qwen"):
+        super().__init__(lambda body: default_reply(body["input"]))
         self.api_key = api_key
-        self.script = Script()
-        self.default_reply: Callable[[dict[str, Any]], str] = lambda body: default_reply(body["input"])
-        self.base_url = ""
 
     @property
     def api_base(self) -> str:
@@ -86,13 +84,9 @@ class QwenDouble:
         refused = self._auth(request) or _check(body)
         if refused is not None:
             return refused
-        step = self.script.next()
-        if isinstance(step, Hang):
-            await self.script.hang(step)
-            step = None
-        if isinstance(step, Fail):
-            return JSONResponse(step.body, status_code=step.status)
-        text = step.text if isinstance(step, Reply) else self.default_reply(body)
+        text = await self._next_answer(body)
+        if isinstance(text, Fail):
+            return JSONResponse(text.body, status_code=text.status)
         return JSONResponse(_answer(body, text))
 
 
@@ -134,12 +128,5 @@ def _answer(body: dict[str, Any], text: str) -> dict[str, Any]:
 def serve_qwen(api_key: str = "sk-test-qwen") -> Iterator[QwenDouble]:
     """Run a QwenDouble; yield it with `base_url` set. Hanging requests end when it stops."""
     double = QwenDouble(api_key)
-    try:
-        with serve_in_thread(double.app()) as base_url:
-            double.base_url = base_url
-            try:
-                yield double
-            finally:
-                double.script.stopping.set()
-    finally:
-        double.script.stopping.set()
+    with serve_double(double, double.app()) as served:
+        yield served

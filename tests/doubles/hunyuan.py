@@ -14,16 +14,13 @@ loaded), `hang` (endpoints that never answer until released). Endpoints: submit,
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import io
 import math
 import tempfile
-import threading
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +33,8 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict
 
 from tests.doubles.clips import make_clip
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.local_server import LocalServerDouble, Refused, answer_refusals, error
+from tests.doubles.serving import serve_double
 
 FPS, MAX_FRAMES, MAX_STEPS, TARGET_SIZE, FACTOR = 24, 121, 100, 320, 16
 
@@ -55,12 +53,6 @@ class JobCreate(BaseModel):
     height: int | None = None
     width: int | None = None
     guidance_scale: float | None = None
-
-
-class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
 
 
 def bucket_for(height: int, width: int) -> tuple[int, int]:
@@ -110,31 +102,16 @@ def decode(data: str) -> Image.Image:
         raise Refused(422, "image_invalid", "image could not be decoded (PNG, JPEG or WebP expected)") from None
 
 
-class HunyuanDouble:
+class HunyuanDouble(LocalServerDouble):
     def __init__(self, tmp_dir: Path):
+        super().__init__()
         self.tmp_dir = tmp_dir
         self.jobs: dict[str, dict[str, Any]] = {}
-        self.calls: list[str] = []
         self.bodies: list[dict[str, Any]] = []
         self.queue_full = 0
-        self.http_errors: dict[str, deque[int]] = defaultdict(deque)
         self.fail_with: tuple[str, str] | None = None
         self.stuck = False
         self.loading = False
-        self.hang: set[str] = set()
-        self.released = threading.Event()
-        self.base_url = ""
-
-    def count(self, endpoint: str) -> int:
-        return self.calls.count(endpoint)
-
-    async def _enter(self, endpoint: str) -> None:
-        self.calls.append(endpoint)
-        if endpoint in self.hang:
-            while not self.released.is_set():
-                await asyncio.sleep(0.05)
-        if self.http_errors[endpoint]:
-            raise Refused(self.http_errors[endpoint].popleft(), "internal_error", "internal error")
 
     async def submit(self, body: JobCreate) -> JSONResponse:
         await self._enter("submit")
@@ -217,9 +194,7 @@ class HunyuanDouble:
             response.headers["X-Request-ID"] = request.state.request_id
             return response
 
-        @app.exception_handler(Refused)
-        async def refused(request: Request, exc: Refused) -> JSONResponse:
-            return error(request, exc.status, exc.code, exc.message, exc.details)
+        answer_refusals(app)
 
         @app.exception_handler(RequestValidationError)
         async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -229,24 +204,10 @@ class HunyuanDouble:
         return app
 
 
-def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request.state.request_id}
-    if details:
-        body["details"] = details
-    return JSONResponse(body, status_code=status)
-
-
 @contextmanager
 def serve_hunyuan() -> Iterator[HunyuanDouble]:
     """Run a HunyuanDouble; yield it with `base_url` set. Hanging requests are released on exit."""
     with tempfile.TemporaryDirectory() as tmp:
         double = HunyuanDouble(Path(tmp))
-        try:
-            with serve_in_thread(double.app, health_path="/docs") as base_url:
-                double.base_url = base_url
-                try:
-                    yield double
-                finally:
-                    double.released.set()
-        finally:
-            double.released.set()
+        with serve_double(double, double.app, health_path="/docs") as served:
+            yield served

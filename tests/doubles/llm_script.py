@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,30 @@ class Script:
         deadline = time.monotonic() + step.seconds
         while time.monotonic() < deadline and not self.stopping.is_set():
             await asyncio.sleep(0.05)
+
+
+class ScriptedDouble:
+    """What the LLM doubles share: `script`, `default_reply` (used when the queue is empty), `base_url`."""
+
+    def __init__(self, default: Callable[[dict[str, Any]], str]):
+        self.script = Script()
+        self.default_reply: Callable[[dict[str, Any]], str] = default
+        self.base_url = ""
+
+    def release(self) -> None:
+        """End the Hang steps being waited out (the double is stopping)."""
+        self.script.stopping.set()
+
+    async def _next_answer(self, body: dict[str, Any]) -> Fail | str:
+        """The next step for a request with `body`: a Fail, or the text to answer (a Hang is waited out and
+        then answered with the default reply, as an empty queue is)."""
+        step = self.script.next()
+        if isinstance(step, Hang):
+            await self.script.hang(step)
+            step = None
+        if isinstance(step, Fail):
+            return step
+        return step.text if isinstance(step, Reply) else self.default_reply(body)
 
 
 def _shot(n: int, subject: str, detail: str, image: str, camera: str, narration: str, tone: str,

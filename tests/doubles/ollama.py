@@ -11,7 +11,7 @@ with the real status. `stream` defaults to true as on the real server (NDJSON ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +19,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from tests.doubles.llm_script import Fail, Hang, Reply, Script, default_reply
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.llm_script import Fail, ScriptedDouble, default_reply
+from tests.doubles.serving import serve_double
 
 ROLES = {"system", "user", "assistant", "tool"}
 
@@ -29,12 +29,10 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-class OllamaDouble:
+class OllamaDouble(ScriptedDouble):
     def __init__(self, models: tuple[str, ...] = ("qwen2.5:7b-instruct",)):
+        super().__init__(default_reply)
         self.models = list(models)
-        self.script = Script()
-        self.default_reply: Callable[[dict[str, Any]], str] = default_reply
-        self.base_url = ""
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -98,13 +96,9 @@ class OllamaDouble:
         return body, None
 
     async def _answer(self, body: dict[str, Any], kind: str) -> Response:
-        step = self.script.next()
-        if isinstance(step, Hang):
-            await self.script.hang(step)
-            step = None
-        if isinstance(step, Fail):
-            return JSONResponse(step.body, status_code=step.status)
-        text = step.text if isinstance(step, Reply) else self.default_reply(body)
+        text = await self._next_answer(body)
+        if isinstance(text, Fail):
+            return JSONResponse(text.body, status_code=text.status)
         if body.get("stream", True) is False:
             return JSONResponse(_final(body["model"], kind, text))
         chunks = [_chunk(body["model"], kind, text), _final(body["model"], kind, "")]
@@ -138,12 +132,5 @@ def _model_entry(name: str) -> dict[str, Any]:
 def serve_ollama(models: tuple[str, ...] = ("qwen2.5:7b-instruct",)) -> Iterator[OllamaDouble]:
     """Run an OllamaDouble; yield it with `base_url` set. Hanging requests end when it stops."""
     double = OllamaDouble(models)
-    try:
-        with serve_in_thread(double.app()) as base_url:
-            double.base_url = base_url
-            try:
-                yield double
-            finally:
-                double.script.stopping.set()
-    finally:
-        double.script.stopping.set()
+    with serve_double(double, double.app()) as served:
+        yield served

@@ -16,14 +16,11 @@ until released).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import threading
 import time
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
@@ -35,7 +32,7 @@ from xml.sax.saxutils import escape
 from fastapi import FastAPI, Request, Response
 from oss2.utils import Crc64
 
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.serving import RecordedCalls, serve_double
 
 #: Query parameters that are part of the signed resource (the subset of OSS's list that matters here).
 SUBRESOURCES = {"acl", "uploads", "uploadId", "partNumber", "bucketInfo", "security-token", "x-oss-process",
@@ -69,21 +66,16 @@ def crc64(data: bytes) -> str:
     return str(crc.crc)
 
 
-class OssDouble:
+class OssDouble(RecordedCalls):
+    """`calls` lists the operations that passed the signature check; `requests` counts every request."""
+
     def __init__(self, bucket: str = "story-media", key_id: str = "LTAI5tTestKeyId", secret: str = "test-secret"):
+        super().__init__()
         self.bucket, self.key_id, self.secret = bucket, key_id, secret
         self.objects: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
-        self.calls: list[str] = []  # operations that passed the signature check
-        self.requests = 0  # every request, signed or not
+        self.requests = 0
         self.part_calls: list[int] = []
-        self.http_errors: dict[str, deque[int]] = defaultdict(deque)
-        self.hang: set[str] = set()
-        self.released = threading.Event()
-        self.base_url = ""
-
-    def count(self, op: str) -> int:
-        return self.calls.count(op)
 
     # ------------------------------------------------------------------ auth
 
@@ -138,12 +130,8 @@ class OssDouble:
                 raise OssFailure(404, "NoSuchBucket", "The specified bucket does not exist.", BucketName=bucket)
             self.verify(request, bucket, key, query)
             op = operation(request.method, key, query)
-            self.calls.append(op)
-            if op in self.hang:
-                while not self.released.is_set():
-                    await asyncio.sleep(0.05)
-            if self.http_errors[op]:
-                status = self.http_errors[op].popleft()
+            await self._record(op)
+            if (status := self._scripted_status(op)) is not None:
                 raise OssFailure(status, "InternalError", f"scripted {status}")
             response = await getattr(self, f"op_{op}")(request, key, query)
         except OssFailure as exc:
@@ -300,12 +288,6 @@ def xml_response(root: str, headers: dict[str, str] | None = None, **fields: str
 def serve_oss(**kwargs: str) -> Iterator[OssDouble]:
     """Run an OssDouble; yield it with `base_url` set (use it as the oss2 endpoint). Hangs end on exit."""
     double = OssDouble(**kwargs)
-    try:
-        with serve_in_thread(double.app, health_path="/health") as base_url:
-            double.base_url, double.requests = base_url, 0  # forget serve_in_thread's start-up probe
-            try:
-                yield double
-            finally:
-                double.released.set()
-    finally:
-        double.released.set()
+    with serve_double(double, double.app, health_path="/health") as served:
+        served.requests = 0  # forget serve_in_thread's start-up probe
+        yield served

@@ -13,13 +13,11 @@ Endpoints: upload, generate, result, balance, media.
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import functools
 import io
 import tempfile
-import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterator
@@ -32,7 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from PIL import Image
 
 from tests.doubles.clips import make_clip
-from tests.doubles.serving import serve_in_thread
+from tests.doubles.serving import RecordedCalls, serve_double
 
 MODELS = {"v3.5", "v4", "v4.5", "v5", "v5.5", "v5.6"}
 QUALITIES = {"360p", "540p", "720p", "1080p"}
@@ -50,35 +48,25 @@ def sample_clip() -> bytes:
         return make_clip(Path(tmp) / "clip.mp4", seconds=2, width=512, height=288, fps=24, audio_hz=16000)
 
 
-class PixverseDouble:
+class PixverseDouble(RecordedCalls):
     def __init__(self, api_key: str = "pv-test-key"):
+        super().__init__()
         self.api_key = api_key
         self.trace_ids: set[str] = set()
-        self.calls: list[str] = []
         self.images: dict[int, bytes] = {}
         self.videos: dict[int, dict[str, Any]] = {}
         self.generate_bodies: list[dict[str, Any]] = []
         self.media_saw_api_key = False
-        self.http_errors: dict[str, deque[int]] = defaultdict(deque)
         self.errcodes: dict[str, deque[tuple[int, str]]] = defaultdict(deque)
         self.raw: dict[str, deque[tuple[int, dict]]] = defaultdict(deque)
         self.final_status = 1
         self.polls_until_done = 2
         self.stuck = False
-        self.hang: set[str] = set()
-        self.released = threading.Event()
         self._next_id = 100_000
-        self.base_url = ""
-
-    def count(self, endpoint: str) -> int:
-        return self.calls.count(endpoint)
 
     async def _gate(self, endpoint: str, request: Request) -> JSONResponse | None:
         """Record the call; apply auth, trace-id and scripted failures. None = go on normally."""
-        self.calls.append(endpoint)
-        if endpoint in self.hang:
-            while not self.released.is_set():
-                await asyncio.sleep(0.05)
+        await self._record(endpoint)
         if request.headers.get("API-KEY") != self.api_key:
             return envelope(400012, "Invalid account", status=401)
         trace = request.headers.get("Ai-trace-id", "")
@@ -89,8 +77,7 @@ class PixverseDouble:
         if trace in self.trace_ids:
             return envelope(400017, "Invalid parameter: Ai-trace-id has already been used")
         self.trace_ids.add(trace)
-        if self.http_errors[endpoint]:
-            status = self.http_errors[endpoint].popleft()
+        if (status := self._scripted_status(endpoint)) is not None:
             return envelope(500100 if status >= 500 else 400017, f"scripted HTTP {status}", status=status)
         if self.raw[endpoint]:
             status, body = self.raw[endpoint].popleft()
@@ -161,8 +148,8 @@ class PixverseDouble:
         """The CDN the result URL points at (no auth; it must not receive the API key)."""
         self.calls.append("media")
         self.media_saw_api_key |= "api-key" in request.headers
-        if self.http_errors["media"]:
-            return Response(b"busy", status_code=self.http_errors["media"].popleft())
+        if (status := self._scripted_status("media")) is not None:
+            return Response(b"busy", status_code=status)
         return Response(sample_clip(), media_type="video/mp4")
 
     @property
@@ -220,12 +207,5 @@ def serve_pixverse(api_key: str = "pv-test-key") -> Iterator[PixverseDouble]:
     """Run a PixverseDouble; yield it (its `base_url` set). Hanging requests are released on exit."""
     double = PixverseDouble(api_key)
     sample_clip()
-    try:
-        with serve_in_thread(double.app, health_path="/docs") as base_url:
-            double.base_url = base_url
-            try:
-                yield double
-            finally:
-                double.released.set()
-    finally:
-        double.released.set()
+    with serve_double(double, double.app, health_path="/docs") as served:
+        yield served

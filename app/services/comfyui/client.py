@@ -33,6 +33,7 @@ from app.services.comfyui.protocol import (
     ws_url,
 )
 from app.services.comfyui.settings import ComfyUISettings
+from app.services.media_fetch import write_capped
 
 Progress = Callable[[float], None]
 #: Consecutive failed /history polls tolerated before the host counts as gone.
@@ -134,13 +135,7 @@ class ComfyClient:
                 _raise_for_status(response)
             if int(response.headers.get("content-length") or 0) > limit:
                 raise _too_large(ref, limit)
-            size = 0
-            with dest.open("wb") as out:
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise _too_large(ref, limit)
-                    out.write(chunk)
+            await write_capped(response, dest, limit, lambda: _too_large(ref, limit))
 
     async def system_stats(self) -> dict:
         """GET /system_stats (the health check)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,18 +25,18 @@ class ComfyJobs:
     """Runs jobs `job(client)` on a free host, with the backend's concurrency, retries and timeouts.
 
     Each attempt leases a host (waiting up to HOST_WAIT_S when all are busy), so a retry after a
-    transient failure may land on another host. `job_timeout_s` bounds one prompt from queueing
-    to its end (the client enforces it and takes the prompt off the host when it passes).
+    transient failure may land on another host. The backend's `job` policy gives the retries, backoff and
+    concurrency (0 = one job per host); its timeout (`job_timeout_s`) bounds one prompt from queueing to its
+    end (the client enforces it and takes the prompt off the host when it passes), and each attempt may take
+    that plus the host wait and a margin.
     """
 
-    def __init__(self, settings: ComfyUISettings, *, job_timeout_s: float, retries: int,
-                 concurrency: int = 0, backoff_base_s: float = 2.0, backoff_max_s: float = 30.0):
+    def __init__(self, settings: ComfyUISettings, job: CallPolicy):
         self.settings = settings
         self.hosts = settings.host_urls
-        self.job_timeout_s = job_timeout_s
-        policy = CallPolicy(concurrency=concurrency or len(self.hosts),
-                            timeout_s=settings.HOST_WAIT_S + job_timeout_s + ATTEMPT_MARGIN_S,
-                            retries=retries, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s)
+        self.job_timeout_s = job.timeout_s
+        policy = replace(job, concurrency=job.concurrency or len(self.hosts),
+                         timeout_s=settings.HOST_WAIT_S + job.timeout_s + ATTEMPT_MARGIN_S)
         self._call = PolicedCaller(BACKEND, policy)
 
     async def run(self, job: Callable[[ComfyClient], Awaitable[T]]) -> T:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
+
+from app.services.backend import backend_settings_config
 
 
 class ComfyUISettings(BaseSettings):
     """The ComfyUI hosts and the client's timings; the keyframe and clip backends add their own."""
 
-    model_config = SettingsConfigDict(env_prefix="COMFYUI_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("COMFYUI_")
 
     HOSTS: str = Field("http://127.0.0.1:8188", description="Comma list of ComfyUI base URLs; one job per host")
     USE_WEBSOCKET: bool = Field(True, description="Follow progress over /ws; false = poll /history only")

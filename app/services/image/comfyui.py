@@ -15,10 +15,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import Readiness, TerminalBackendError
+from app.services.backend import PolicySettings, Readiness, TerminalBackendError, backend_settings_config
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
@@ -29,11 +28,11 @@ from app.services.image.base import KeyframeRequest
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-class ComfyImageSettings(BaseSettings):
-    """The keyframe backend's own settings (env prefix COMFYUI_IMAGE_)."""
+class ComfyImageSettings(PolicySettings):
+    """The keyframe backend's own settings (env prefix COMFYUI_IMAGE_); BACKOFF_BASE_S and BACKOFF_MAX_S keep
+    PolicySettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="COMFYUI_IMAGE_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("COMFYUI_IMAGE_")
 
     TEMPLATE: str = Field("qwen_image_t2i", description="Built-in template name (qwen_image_t2i, sdxl_t2i) "
                                                         "or a path to an API-format .json with marked nodes")
@@ -41,8 +40,6 @@ class ComfyImageSettings(BaseSettings):
     TIMEOUT_S: float = Field(600.0, description="Overall limit for one keyframe prompt on a host")
     RETRIES: int = Field(2, description="Retries of transient failures (5xx, lost host, timeout)")
     CONCURRENCY: int = Field(0, description="Keyframes at once; 0 = one per host")
-    BACKOFF_BASE_S: float = 2.0
-    BACKOFF_MAX_S: float = 30.0
 
 
 class ComfyKeyframeRenderer:
@@ -51,9 +48,7 @@ class ComfyKeyframeRenderer:
     def __init__(self, common: ComfyUISettings, own: ComfyImageSettings):
         self.own = own
         self.workflow = load_workflow(own.TEMPLATE, IMAGE_MARKS)
-        self.jobs = ComfyJobs(common, job_timeout_s=own.TIMEOUT_S, retries=own.RETRIES,
-                              concurrency=own.CONCURRENCY, backoff_base_s=own.BACKOFF_BASE_S,
-                              backoff_max_s=own.BACKOFF_MAX_S)
+        self.jobs = ComfyJobs(common, own.policy())
 
     def graph_for(self, request: KeyframeRequest) -> dict:
         """The patched workflow for one keyframe (pure)."""

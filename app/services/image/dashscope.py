@@ -13,11 +13,10 @@ from typing import Any
 
 from dashscope import ImageSynthesis
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pydantic_settings import SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import PolicedCaller, Readiness, TerminalBackendError
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, PolicySettings
+from app.services.backend import PolicedCaller, PolicySettings, Readiness, TerminalBackendError, backend_settings_config
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings
 from app.services.image.base import KeyframeRequest
 
 BACKEND = "dashscope-t2i"
@@ -44,8 +43,7 @@ SEED_MAX = 2_147_483_647
 class DashScopeImageSettings(PolicySettings):
     """Text-to-image knobs (env prefix DASHSCOPE_T2I_)."""
 
-    model_config = SettingsConfigDict(env_prefix="DASHSCOPE_T2I_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("DASHSCOPE_T2I_")
 
     MODEL: str = "wan2.2-t2i-flash"
     NEGATIVE_PROMPT: str = "低质量, 模糊, 变形, 文字, 水印, lowres, blurry, deformed, text, watermark"

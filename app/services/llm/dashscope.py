@@ -15,11 +15,10 @@ from typing import Any
 
 import aiohttp
 from dashscope.aigc.generation import AioGeneration
-from pydantic_settings import SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import BackendError, Readiness, TransientBackendError
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, PolicySettings, sdk_error, vendor_error
+from app.services.backend import BackendError, PolicySettings, Readiness, TransientBackendError, backend_settings_config
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error, vendor_error
 from app.services.llm.chat import ChatPlanner
 from app.services.llm.llm_prompts import Message
 
@@ -29,8 +28,7 @@ NAME = "dashscope"
 class QwenSettings(PolicySettings):
     """DASHSCOPE_LLM_* settings: the model, its sampling, and the call policy."""
 
-    model_config = SettingsConfigDict(env_prefix="DASHSCOPE_LLM_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("DASHSCOPE_LLM_")
 
     MODEL: str = "qwen-plus"
     TEMPERATURE: float = 0.7

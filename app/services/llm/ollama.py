@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 import ollama
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
 from app.services.backend import (
     BackendError,
-    CallPolicy,
+    PolicySettings,
     Readiness,
     TerminalBackendError,
     TransientBackendError,
+    backend_settings_config,
     http_status_error,
 )
 from app.services.llm.chat import ChatPlanner
@@ -28,10 +28,11 @@ from app.services.llm.llm_prompts import Message
 NAME = "ollama"
 
 
-class OllamaSettings(BaseSettings):
-    """OLLAMA_* settings, read from the environment (and .env)."""
+class OllamaSettings(PolicySettings):
+    """OLLAMA_* settings, read from the environment (and .env); TIMEOUT_S, RETRIES and BACKOFF_MAX_S keep
+    PolicySettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="OLLAMA_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("OLLAMA_")
 
     HOST: str = "http://127.0.0.1:11434"
     #: a non-thinking instruct model that follows JSON schemas well at 7B; qwen3 works with THINK=false
@@ -44,17 +45,10 @@ class OllamaSettings(BaseSettings):
     #: how long the server keeps the model loaded after a call ("5m", "1h", "-1"); empty = server default
     KEEP_ALIVE: str = ""
     CONCURRENCY: int = 1
-    TIMEOUT_S: float = 300.0
-    RETRIES: int = 2
     BACKOFF_BASE_S: float = 1.0
-    BACKOFF_MAX_S: float = 30.0
     #: how many times an invalid storyboard is sent back with its validation error
     REPLY_RETRIES: int = 2
     READY_TIMEOUT_S: float = 5.0
-
-    def policy(self) -> CallPolicy:
-        return CallPolicy(concurrency=self.CONCURRENCY, timeout_s=self.TIMEOUT_S, retries=self.RETRIES,
-                          backoff_base_s=self.BACKOFF_BASE_S, backoff_max_s=self.BACKOFF_MAX_S)
 
 
 class OllamaPlanner(ChatPlanner):

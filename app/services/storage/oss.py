@@ -14,26 +14,26 @@ from urllib.parse import quote
 import oss2
 import requests
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
 from app.services.backend import (
     BackendError,
-    CallPolicy,
     PolicedCaller,
+    PolicySettings,
     Readiness,
     TerminalBackendError,
     TransientBackendError,
+    backend_settings_config,
     http_status_error,
 )
 
 NAME = "oss"
 
 
-class OssSettings(BaseSettings):
-    """OSS_* settings, from the environment (or .env) only."""
+class OssSettings(PolicySettings):
+    """OSS_* settings, from the environment (or .env) only; BACKOFF_MAX_S keeps PolicySettings' default."""
 
-    model_config = SettingsConfigDict(env_prefix="OSS_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("OSS_")
 
     #: e.g. https://oss-cn-hangzhou.aliyuncs.com, or the bound custom domain with IS_CNAME=true
     ENDPOINT: str = ""
@@ -57,7 +57,6 @@ class OssSettings(BaseSettings):
     CONCURRENCY: int = 4
     RETRIES: int = 3
     BACKOFF_BASE_S: float = 1.0
-    BACKOFF_MAX_S: float = 30.0
 
     def missing(self) -> list[str]:
         """Names of the settings an OSS store cannot work without."""
@@ -101,9 +100,7 @@ class OssObjectStore:
         self.cfg = cfg
         self.checkpoint_dir = cfg.CHECKPOINT_DIR or checkpoint_dir
         self._bucket: oss2.Bucket | None = None
-        self._call = PolicedCaller(NAME, CallPolicy(concurrency=cfg.CONCURRENCY, timeout_s=cfg.TIMEOUT_S,
-                                                    retries=cfg.RETRIES, backoff_base_s=cfg.BACKOFF_BASE_S,
-                                                    backoff_max_s=cfg.BACKOFF_MAX_S))
+        self._call = PolicedCaller(NAME, cfg.policy())
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Upload `path` as `key` with `content_type`; resumable (multipart) above the threshold.

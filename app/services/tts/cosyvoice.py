@@ -18,10 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import CallPolicy, PolicedCaller, Readiness, TerminalBackendError, TransientBackendError
+from app.services.backend import (
+    PolicedCaller,
+    PolicySettings,
+    Readiness,
+    TerminalBackendError,
+    TransientBackendError,
+    backend_settings_config,
+)
 from app.services.chain import describe
 from app.services.http_transport import transport_errors
 from app.services.local_server import raise_for_error
@@ -32,10 +38,11 @@ NAME = "cosyvoice"
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 
 
-class CosyVoiceSettings(BaseSettings):
-    """COSYVOICE_* client settings (the server's own settings use other COSYVOICE_* names), env/.env only."""
+class CosyVoiceSettings(PolicySettings):
+    """COSYVOICE_* client settings (the server's own settings use other COSYVOICE_* names), env/.env only;
+    CONCURRENCY and RETRIES keep PolicySettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="COSYVOICE_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("COSYVOICE_")
 
     BASE_URL: str = "http://127.0.0.1:9233"
     #: a speaker id from GET /v1/speakers; empty = the server's default speaker
@@ -46,8 +53,6 @@ class CosyVoiceSettings(BaseSettings):
     INSTRUCT_ZH: str = "用{tone}的语气说"
     INSTRUCT_EN: str = "Say it in a {tone} tone."
     TIMEOUT_S: float = 120.0
-    CONCURRENCY: int = 2
-    RETRIES: int = 2
     BACKOFF_BASE_S: float = 1.0
     BACKOFF_MAX_S: float = 20.0
     MAX_AUDIO_BYTES: int = 50 * 1024 * 1024
@@ -84,9 +89,7 @@ class CosyVoiceSpeaker:
 
     def __init__(self, cfg: CosyVoiceSettings):
         self.cfg = cfg
-        self._call = PolicedCaller(NAME, CallPolicy(concurrency=cfg.CONCURRENCY, timeout_s=cfg.TIMEOUT_S,
-                                                    retries=cfg.RETRIES, backoff_base_s=cfg.BACKOFF_BASE_S,
-                                                    backoff_max_s=cfg.BACKOFF_MAX_S))
+        self._call = PolicedCaller(NAME, cfg.policy())
 
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds.

@@ -18,18 +18,19 @@ from typing import Literal
 
 import dashscope
 from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
-from pydantic_settings import SettingsConfigDict
 
 from app.core.settings import Settings
 from app.services.backend import (
     BackendError,
     PolicedCaller,
+    PolicySettings,
     Readiness,
     TerminalBackendError,
     TransientBackendError,
+    backend_settings_config,
     binary_readiness,
 )
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, PolicySettings, sdk_error
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error
 from app.services.ffmpeg import FFmpegError, run_ffmpeg
 from app.services.registry import ConfigurationError
 from app.services.tts.base import SpeechRequest
@@ -41,8 +42,7 @@ _KEY_LOCK = threading.Lock()
 class DashScopeSpeechSettings(PolicySettings):
     """CosyVoice knobs (env prefix DASHSCOPE_TTS_)."""
 
-    model_config = SettingsConfigDict(env_prefix="DASHSCOPE_TTS_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("DASHSCOPE_TTS_")
 
     MODEL: str = "cosyvoice-v2"
     #: Must belong to MODEL's generation: cosyvoice-v2 ↔ *_v2 voices, cosyvoice-v1 ↔ unsuffixed ones.

@@ -14,24 +14,23 @@ import uuid
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import Readiness, binary_readiness
+from app.services.backend import PolicySettings, Readiness, backend_settings_config, binary_readiness
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
 from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import VIDEO_MARKS, Values, fit_size, frame_count, load_workflow, patch
 from app.services.video.base import ClipRequest
-from app.services.video.fit import fit_clip
+from app.services.video.fit import generate_and_fit
 
 
-class ComfyVideoSettings(BaseSettings):
-    """The clip backend's own settings (env prefix COMFYUI_VIDEO_)."""
+class ComfyVideoSettings(PolicySettings):
+    """The clip backend's own settings (env prefix COMFYUI_VIDEO_); BACKOFF_BASE_S and BACKOFF_MAX_S keep
+    PolicySettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="COMFYUI_VIDEO_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("COMFYUI_VIDEO_")
 
     TEMPLATE: str = Field("hunyuan15_i2v", description="Built-in template name or a path to an API-format .json")
     NEGATIVE: str | None = Field(None, description="Negative prompt; unset = the template's own")
@@ -40,8 +39,6 @@ class ComfyVideoSettings(BaseSettings):
     CONCURRENCY: int = Field(0, description="Clips at once; 0 = one per host")
     MAX_FRAMES: int = Field(121, description="Most frames generated per clip; longer shots hold the last frame")
     FPS: int = Field(24, description="The model's frame rate when the template has no @fps node")
-    BACKOFF_BASE_S: float = 2.0
-    BACKOFF_MAX_S: float = 30.0
 
 
 class ComfyClipAnimator:
@@ -51,9 +48,7 @@ class ComfyClipAnimator:
                  preset: str = "veryfast", ffmpeg_timeout_s: float = 600.0):
         self.own = own
         self.workflow = load_workflow(own.TEMPLATE, VIDEO_MARKS)
-        self.jobs = ComfyJobs(common, job_timeout_s=own.TIMEOUT_S, retries=own.RETRIES,
-                              concurrency=own.CONCURRENCY, backoff_base_s=own.BACKOFF_BASE_S,
-                              backoff_max_s=own.BACKOFF_MAX_S)
+        self.jobs = ComfyJobs(common, own.policy())
         self.crf, self.preset, self.ffmpeg_timeout_s = crf, preset, ffmpeg_timeout_s
 
     @property
@@ -80,13 +75,8 @@ class ComfyClipAnimator:
             await run_and_fetch(client, self.graph_for(request, image), output_node=self.workflow.output_node,
                                 dest=raw, timeout_s=self.own.TIMEOUT_S, label=f"clip {request.keyframe_path.name}")
 
-        try:
-            await self.jobs.run(job)
-            await fit_clip(raw, out_path, backend=BACKEND, duration=request.duration, width=request.width,
-                           height=request.height, fps=request.fps, crf=self.crf, preset=self.preset,
-                           timeout_s=self.ffmpeg_timeout_s)
-        finally:
-            raw.unlink(missing_ok=True)
+        await generate_and_fit(lambda: self.jobs.run(job), raw, out_path, request, backend=BACKEND, crf=self.crf,
+                               preset=self.preset, timeout_s=self.ffmpeg_timeout_s)
 
     async def ready(self) -> Readiness:
         ffmpeg = binary_readiness("ffmpeg")

@@ -14,16 +14,22 @@ from typing import Any, Literal
 
 from dashscope import VideoSynthesis
 from PIL import Image, UnidentifiedImageError
-from pydantic_settings import SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import PolicedCaller, Readiness, TerminalBackendError, binary_readiness
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, PolicySettings
+from app.services.backend import (
+    PolicedCaller,
+    PolicySettings,
+    Readiness,
+    TerminalBackendError,
+    backend_settings_config,
+    binary_readiness,
+)
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings
 from app.services.media_fetch import check_media_url
 from app.services.registry import ConfigurationError, build
 from app.services.storage.base import ObjectStore
 from app.services.video.base import ClipRequest
-from app.services.video.fit import fit_clip
+from app.services.video.fit import fit_to_shot
 
 BACKEND = "dashscope-i2v"
 SEED_MAX = 2_147_483_647
@@ -53,8 +59,7 @@ I2V_MODELS = {
 class DashScopeVideoSettings(PolicySettings):
     """Image-to-video knobs (env prefix DASHSCOPE_I2V_)."""
 
-    model_config = SettingsConfigDict(env_prefix="DASHSCOPE_I2V_", env_file=".env", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = backend_settings_config("DASHSCOPE_I2V_")
 
     MODEL: str = "wan2.5-i2v-preview"
     RESOLUTION: str = "720P"
@@ -178,9 +183,8 @@ class DashScopeClipAnimator:
         tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.mp4")
         try:
             await self.client.download(str(output["video_url"]), raw)
-            await fit_clip(raw, tmp, backend=BACKEND, duration=request.duration, width=request.width,
-                           height=request.height, fps=request.fps, crf=self.crf, preset=self.preset,
-                           timeout_s=self.ffmpeg_timeout_s)
+            await fit_to_shot(raw, tmp, request, backend=BACKEND, crf=self.crf, preset=self.preset,
+                              timeout_s=self.ffmpeg_timeout_s)
             tmp.replace(out_path)
         finally:
             raw.unlink(missing_ok=True)

@@ -8,10 +8,12 @@ last frame. The picture is scaled to cover the frame and centre-cropped, never l
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from app.services.backend import TerminalBackendError
 from app.services.ffmpeg import FFmpegError, run_ffmpeg
+from app.services.video.base import ClipRequest
 
 
 def fit_filter(*, duration: float, width: int, height: int, fps: int) -> str:
@@ -87,3 +89,21 @@ async def fit_clip(
     except TimeoutError as exc:
         out_path.unlink(missing_ok=True)
         raise TerminalBackendError(backend, "fit_timeout", f"fitting the clip took over {timeout_s:g} s") from exc
+
+
+async def fit_to_shot(src: Path, out_path: Path, request: ClipRequest, *, backend: str, crf: int, preset: str,
+                      timeout_s: float) -> None:
+    """`fit_clip` to the shot `request` asks for: its duration, frame size and frame rate."""
+    await fit_clip(src, out_path, backend=backend, duration=request.duration, width=request.width,
+                   height=request.height, fps=request.fps, crf=crf, preset=preset, timeout_s=timeout_s)
+
+
+async def generate_and_fit(generate: Callable[[], Awaitable[object]], raw: Path, out_path: Path,
+                           request: ClipRequest, *, backend: str, crf: int, preset: str, timeout_s: float) -> None:
+    """Run `generate`, which writes the model's own clip to `raw`, then fit that clip to the shot at
+    `out_path` (see `fit_clip`); `raw` is removed either way."""
+    try:
+        await generate()
+        await fit_to_shot(raw, out_path, request, backend=backend, crf=crf, preset=preset, timeout_s=timeout_s)
+    finally:
+        raw.unlink(missing_ok=True)

@@ -12,32 +12,30 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 from loguru import logger
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
-from app.services.backend import CallPolicy, PolicedCaller, Readiness, TerminalBackendError, TransientBackendError
+from app.services.backend import Readiness, TerminalBackendError, TransientBackendError, backend_settings_config
 from app.services.chain import describe
 from app.services.http_transport import transport_errors
 from app.services.local_server import raise_for_error
-from app.services.media_fetch import DEFAULT_MAX_BYTES, download
 from app.services.video.base import ClipRequest
-from app.services.video.fit import fit_clip
+from app.services.video.vendor_task import VendorTaskAnimator, VendorTaskSettings
 
 NAME = "hunyuan"
 #: job failures worth another try: the server restarted while the job was queued or running
 TRANSIENT_JOB_CODES = {"interrupted"}
 
 
-class HunyuanSettings(BaseSettings):
-    """HUNYUAN_* settings, from the environment (or .env) only."""
+class HunyuanSettings(VendorTaskSettings):
+    """HUNYUAN_* settings, from the environment (or .env) only; POLL_INTERVAL_S, REQUEST_TIMEOUT_S, RETRIES,
+    BACKOFF_BASE_S, BACKOFF_MAX_S and MAX_DOWNLOAD_BYTES keep VendorTaskSettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="HUNYUAN_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("HUNYUAN_")
 
     BASE_URL: str = "http://127.0.0.1:8010"
     NEGATIVE_PROMPT: str = ""
@@ -46,15 +44,9 @@ class HunyuanSettings(BaseSettings):
     #: the server's output rate (HY_FPS) and frame cap (HY_MAX_FRAMES, 4k+1)
     FPS: int = 24
     MAX_FRAMES: int = 121
-    POLL_INTERVAL_S: float = 2.0
     #: the whole job (submit → download), after which the shot falls back
     JOB_TIMEOUT_S: float = 1800.0
-    REQUEST_TIMEOUT_S: float = 30.0
     CONCURRENCY: int = 1
-    RETRIES: int = 2
-    BACKOFF_BASE_S: float = 2.0
-    BACKOFF_MAX_S: float = 30.0
-    MAX_DOWNLOAD_BYTES: int = DEFAULT_MAX_BYTES
 
 
 def frames_for(duration: float, fps: int, max_frames: int) -> int:
@@ -87,35 +79,19 @@ def job_failure(job: dict[str, Any]) -> TerminalBackendError | TransientBackendE
     return kind(NAME, code, message)
 
 
-class HunyuanAnimator:
-    """Clip backend on our HunyuanVideo-1.5 server; writes a silent H.264 clip fitted to the shot."""
+class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
+    """Clip backend on our HunyuanVideo-1.5 server; `animate` writes a silent H.264 clip fitted to the shot.
 
-    def __init__(self, cfg: HunyuanSettings, *, crf: int = 23, preset: str = "veryfast",
-                 ffmpeg_timeout_s: float = 600.0):
-        self.cfg = cfg
-        self.crf, self.preset, self.ffmpeg_timeout_s = crf, preset, ffmpeg_timeout_s
-        self._job = PolicedCaller(NAME, CallPolicy(concurrency=cfg.CONCURRENCY, timeout_s=cfg.JOB_TIMEOUT_S,
-                                                   retries=0))
-        self._request = PolicedCaller(NAME, CallPolicy(concurrency=1000, timeout_s=cfg.REQUEST_TIMEOUT_S,
-                                                       retries=cfg.RETRIES, backoff_base_s=cfg.BACKOFF_BASE_S,
-                                                       backoff_max_s=cfg.BACKOFF_MAX_S))
+    `animate` raises:
+        TerminalBackendError: the server refused the input (422/413) or the job failed (its code/message).
+        TransientBackendError: queue full (429), model loading (503), 5xx or timeouts after the retries;
+            `timeout` when the job is not done within HUNYUAN_JOB_TIMEOUT_S.
+    """
 
-    async def animate(self, request: ClipRequest, out_path: Path) -> None:
-        """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`.
+    backend = NAME
 
-        Raises:
-            TerminalBackendError: the server refused the input (422/413) or the job failed (its code/message).
-            TransientBackendError: queue full (429), model loading (503), 5xx or timeouts after the retries;
-                `timeout` when the job is not done within HUNYUAN_JOB_TIMEOUT_S.
-        """
-        raw = out_path.with_name(f".{out_path.stem}.hunyuan-{uuid.uuid4().hex[:8]}.mp4")
-        try:
-            await self._job(lambda: self._produce(request, raw))
-            await fit_clip(raw, out_path, backend=NAME, duration=request.duration, width=request.width,
-                           height=request.height, fps=request.fps, crf=self.crf, preset=self.preset,
-                           timeout_s=self.ffmpeg_timeout_s)
-        finally:
-            raw.unlink(missing_ok=True)
+    def task_timeout_s(self) -> float:
+        return self.cfg.JOB_TIMEOUT_S
 
     async def ready(self) -> Readiness:
         """Ready when /health says the model is loaded."""
@@ -139,9 +115,7 @@ class HunyuanAnimator:
             logger.info("hunyuan job {} queued ({} frames)", job_id, body["num_frames"])
             await self._wait(client, job_id)
         video_url = f"{self.cfg.BASE_URL.rstrip('/')}/v1/jobs/{job_id}/video"  # the server's own, same base
-        await self._request(lambda: download(video_url, raw, backend=NAME,
-                                             max_bytes=self.cfg.MAX_DOWNLOAD_BYTES,
-                                             timeout_s=self.cfg.REQUEST_TIMEOUT_S))
+        await self._download(video_url, raw)
 
     async def _wait(self, client: httpx.AsyncClient, job_id: str) -> None:
         while True:

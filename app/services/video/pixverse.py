@@ -19,23 +19,20 @@ from typing import Any
 import httpx
 from loguru import logger
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.settings import Settings
 from app.services.backend import (
     BackendError,
-    CallPolicy,
-    PolicedCaller,
     Readiness,
     TerminalBackendError,
     TransientBackendError,
+    backend_settings_config,
 )
 from app.services.chain import describe
 from app.services.http_transport import transport_errors
-from app.services.media_fetch import DEFAULT_MAX_BYTES, download
 from app.services.video.base import ClipRequest
-from app.services.video.fit import fit_clip
 from app.services.video.pixverse_errors import envelope_error, status_error
+from app.services.video.vendor_task import VendorTaskAnimator, VendorTaskSettings
 
 NAME = "pixverse"
 UPLOAD_PATH = "/openapi/v2/image/upload"
@@ -47,10 +44,11 @@ MAX_PROMPT_CHARS = 2048
 MAX_SEED = 2_147_483_647
 
 
-class PixverseSettings(BaseSettings):
-    """PIXVERSE_* settings, from the environment (or .env) only."""
+class PixverseSettings(VendorTaskSettings):
+    """PIXVERSE_* settings, from the environment (or .env) only; REQUEST_TIMEOUT_S, CONCURRENCY, RETRIES,
+    BACKOFF_MAX_S and MAX_DOWNLOAD_BYTES keep VendorTaskSettings' defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="PIXVERSE_", env_file=".env", env_ignore_empty=True, extra="ignore")
+    model_config = backend_settings_config("PIXVERSE_")
 
     API_KEY: SecretStr | None = None
     BASE_URL: str = "https://app-api.pixverse.ai"
@@ -64,13 +62,7 @@ class PixverseSettings(BaseSettings):
     POLL_INTERVAL_S: float = 3.0
     #: the whole task (upload → download), after which the shot falls back
     TASK_TIMEOUT_S: float = 900.0
-    #: one HTTP request; a transient failure of one request is retried RETRIES times
-    REQUEST_TIMEOUT_S: float = 30.0
-    CONCURRENCY: int = 2
-    RETRIES: int = 2
     BACKOFF_BASE_S: float = 1.0
-    BACKOFF_MAX_S: float = 30.0
-    MAX_DOWNLOAD_BYTES: int = DEFAULT_MAX_BYTES
 
 
 def pick_duration(requested: float, offered: list[int]) -> int:
@@ -103,36 +95,20 @@ def image_type(path: Path) -> str:
     return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}.get(suffix, "image/png")
 
 
-class PixverseAnimator:
-    """Clip backend on the Pixverse platform API; writes a silent H.264 clip fitted to the shot."""
+class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
+    """Clip backend on the Pixverse platform API; `animate` writes a silent H.264 clip fitted to the shot.
 
-    def __init__(self, cfg: PixverseSettings, *, crf: int = 23, preset: str = "veryfast",
-                 ffmpeg_timeout_s: float = 600.0):
-        self.cfg = cfg
-        self.crf, self.preset, self.ffmpeg_timeout_s = crf, preset, ffmpeg_timeout_s
-        self._task = PolicedCaller(NAME, CallPolicy(concurrency=cfg.CONCURRENCY, timeout_s=cfg.TASK_TIMEOUT_S,
-                                                    retries=0))
-        self._request = PolicedCaller(NAME, CallPolicy(concurrency=1000, timeout_s=cfg.REQUEST_TIMEOUT_S,
-                                                       retries=cfg.RETRIES, backoff_base_s=cfg.BACKOFF_BASE_S,
-                                                       backoff_max_s=cfg.BACKOFF_MAX_S))
+    `animate` raises:
+        TerminalBackendError: moderation (ErrCode 500054/500063, status 7), failed generation (status 8),
+            invalid input, no credits — never retried.
+        TransientBackendError: rate limits, 5xx, timeouts after the retries; `timeout` when the task
+            is not done within PIXVERSE_TASK_TIMEOUT_S.
+    """
 
-    async def animate(self, request: ClipRequest, out_path: Path) -> None:
-        """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`.
+    backend = NAME
 
-        Raises:
-            TerminalBackendError: moderation (ErrCode 500054/500063, status 7), failed generation (status 8),
-                invalid input, no credits — never retried.
-            TransientBackendError: rate limits, 5xx, timeouts after the retries; `timeout` when the task
-                is not done within PIXVERSE_TASK_TIMEOUT_S.
-        """
-        raw = out_path.with_name(f".{out_path.stem}.pixverse-{uuid.uuid4().hex[:8]}.mp4")
-        try:
-            await self._task(lambda: self._produce(request, raw))
-            await fit_clip(raw, out_path, backend=NAME, duration=request.duration, width=request.width,
-                           height=request.height, fps=request.fps, crf=self.crf, preset=self.preset,
-                           timeout_s=self.ffmpeg_timeout_s)
-        finally:
-            raw.unlink(missing_ok=True)
+    def task_timeout_s(self) -> float:
+        return self.cfg.TASK_TIMEOUT_S
 
     async def ready(self) -> Readiness:
         """Ready when the API key is set and the balance endpoint accepts it."""
@@ -157,8 +133,7 @@ class PixverseAnimator:
             logger.info("pixverse video {} created ({} s, {}, {})", video_id, body["duration"], body["model"],
                         body["quality"])
             url = await self._wait(client, video_id)
-        await self._request(lambda: download(url, raw, backend=NAME, max_bytes=self.cfg.MAX_DOWNLOAD_BYTES,
-                                             timeout_s=self.cfg.REQUEST_TIMEOUT_S))
+        await self._download(url, raw)
 
     async def _upload(self, client: httpx.AsyncClient, keyframe: Path) -> int:
         data = await asyncio.to_thread(keyframe.read_bytes)
