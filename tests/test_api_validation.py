@@ -130,6 +130,15 @@ def test_render_without_storyboard_is_a_clear_4xx(start_service):
         assert render.status_code == 409 and render.json()["code"] == "storyboard_missing"
 
 
+def test_render_with_enhance_is_refused_until_it_is_wired(service):
+    with service.client() as client:
+        client.post("/api/v1/storyboard/create", json=BASE)
+        wait_for(client, "op-a")
+        refused = client.post("/api/v1/video/render", json={"operation_id": "op-e", "story_id": "story-a",
+                                                             "user_id": "u-1", "enhance": True})
+        assert refused.status_code == 422 and refused.json()["code"] == "enhance_unavailable"
+
+
 def test_api_key_protects_the_api(start_service):
     service = start_service({"API_KEY": "s3cret-token"})
     with service.client() as client:

@@ -34,6 +34,10 @@ class Admission:
         """Return (operation, created). Raise an ApiError if the request cannot be accepted."""
         op_type = REQUEST_TYPES[type(request)]
         callback_url = self._checked_callback_url(request)
+        if isinstance(request, RenderVideoRequest) and request.enhance:
+            # The video_enhance server exists; the render step that calls it does not yet.
+            raise InvalidInput("enhance_unavailable", "enhancement (super-resolution, interpolation) is not "
+                               "available in this service yet; send enhance=false")
         async with self._lock:
             existing = await self.store.get_operation(request.operation_id)
             if existing is not None:
