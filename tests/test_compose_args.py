@@ -1,182 +1,88 @@
-"""Unit tests of composition's pure layers: timeline, cue splitting, SRT, FFmpeg arguments."""
+"""The pure FFmpeg builders of composition (no FFmpeg runs here): picture, sound, subtitles, loudness."""
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from app.core.settings import Settings
-from app.services.compose import ComposeInputError, ComposeOptions, ShotMedia, compose_story
-from app.services.compose.engine import validate_shots
+from app.services.compose.audio_graph import (
+    METER_MIX,
+    MixInputs,
+    aac_args,
+    duck_ratio,
+    ducker,
+    levels_args,
+    limiter,
+    meter_args,
+    mix_args,
+)
 from app.services.compose.ffmpeg_args import (
-    cover_args,
+    ass_filter,
     escape_graph,
     escape_option_value,
-    film_args,
-    film_graph,
-    span_samples,
-    subtitles_filter,
+    file_arg,
+    mux_args,
+    seconds,
 )
-from app.services.compose.subtitles import srt_timestamp, to_srt, write_srt
-from app.services.compose.text import LINE_UNITS, MAX_LINES, split_cues, width, wrap_lines
-from app.services.compose.timeline import Cue, ShotSpan, build_cues, film_duration, shot_cues, shot_spans
-
-ZH = "从前有一座山，山里有一座庙，庙里有个老和尚在给小和尚讲故事。他讲的是什么呢？“从前有一座山……”"
-EN = (
-    "Once upon a time, there was a mountain; on the mountain stood a temple. An old monk told a story "
-    "to a young monk, which was a very long story indeed, going on and on without ever stopping. "
-    "Mr. Smith paid $3.50 at 10:30!"
+from app.services.compose.layout import subtitle_layout
+from app.services.compose.loudness import (
+    Loudness,
+    close_enough,
+    fits_linearly,
+    gain_to,
+    limiter_ceiling,
+    parse_summary,
 )
-MIXED = "小明说：“Hello, world!” 然后他走了。Supercalifragilisticexpialidociousandevenlongerwordthatneverends."
-AWKWARD = "/tmp/it's a: weird, [dir]; back\\slash/sub titles.srt"
+from app.services.compose.models import ClipInfo, ComposeOptions, ShotMedia
+from app.services.compose.mp4info import Track, parse_moov, read_tracks
+from app.services.compose.subtitles import (
+    ass_escape,
+    ass_timestamp,
+    srt_timestamp,
+    to_ass,
+    to_srt,
+    to_vtt,
+    vtt_timestamp,
+    write_srt,
+)
+from app.services.compose.timeline import Cue, segments, shot_spans, transition_frames
+from app.services.compose.video_graph import (
+    encoder_args,
+    fit_chain,
+    producer_args,
+    producer_graph,
+    slowdown,
+)
+
+AWKWARD = "/tmp/it's a: weird, [dir]; back\\slash/sub titles.ass"
+PLAIN = ClipInfo(duration=10.0, has_audio=False)
 
 
-def _shot(i: int, duration: float, narration: str = "") -> ShotMedia:
-    return ShotMedia(
-        shot_id=f"s{i}",
-        clip_path=Path(f"/clips/{i}.mp4"),
-        audio_path=Path(f"/tts/{i}.wav"),
-        duration=duration,
-        narration=narration,
-    )
+def shot(i: int, duration: float) -> ShotMedia:
+    return ShotMedia(shot_id=f"s{i}", clip_path=Path(f"/clips/{i}.mp4"), audio_path=Path(f"/tts/{i}.wav"),
+                     duration=duration)  # fmt: skip
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+def film(options: ComposeOptions, durations=(2.0, 1.0, 3.0)):
+    shots = [shot(i, d) for i, d in enumerate(durations)]
+    spans = shot_spans(shots, options.fps)
+    seconds_ = options.transition_s if options.transition != "cut" else 0
+    return shots, segments(spans, transition_frames(spans, seconds_))
 
 
-# --- timeline -----------------------------------------------------------------------------------
+def pairs(args: list[str]) -> list[tuple[str, str]]:
+    return list(zip(args, args[1:], strict=False))
 
 
-@pytest.mark.parametrize("fps", [24, 25, 30])
-def test_spans_are_contiguous_whole_frames_summing_to_the_planned_length(fps: int) -> None:
-    durations = [1.01, 2.333, 0.5, 3.1, 0.04, 2.71828]
-    spans = shot_spans([_shot(i, d) for i, d in enumerate(durations)], fps)
-    assert [s.shot_id for s in spans] == [f"s{i}" for i in range(len(durations))]
-    assert spans[0].first_frame == 0
-    for before, after in zip(spans, spans[1:], strict=False):
-        assert after.first_frame == before.first_frame + before.frames
-    assert all(s.frames >= 1 for s in spans)
-    assert film_duration(spans) == pytest.approx(sum(durations), abs=0.5 / fps + 1e-9)
-    for span, duration in zip(spans, durations, strict=True):
-        assert span.duration == pytest.approx(duration, abs=1 / fps + 1e-9)
+def graph_of(args: list[str]) -> str:
+    return args[args.index("-filter_complex") + 1]
 
 
-def test_audio_samples_match_the_frames_exactly() -> None:
-    spans = shot_spans([_shot(i, d) for i, d in enumerate([1.01, 2.333, 0.5])], 30)
-    assert sum(span_samples(s) for s in spans) == round(film_duration(spans) * 48_000)
-    assert span_samples(spans[0]) == spans[0].frames * 1600
-
-
-# --- cue text -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("narration", [ZH, EN, MIXED, "……好。", "Hi.", "  ", "", "a" * 300, "字" * 100])
-def test_cues_cover_every_character_once_in_order_within_two_lines(narration: str) -> None:
-    chunks = split_cues(narration)
-    assert _squash("".join(chunks)) == _squash(narration)
-    for chunk in chunks:
-        assert chunk and chunk == chunk.strip()
-        assert width(chunk) <= LINE_UNITS * MAX_LINES
-        lines = wrap_lines(chunk)
-        assert 1 <= len(lines) <= MAX_LINES
-        assert all(width(line) <= LINE_UNITS for line in lines)
-        assert _squash("".join(lines)) == _squash(chunk)
-
-
-def test_cues_split_at_sentences_and_keep_punctuation() -> None:
-    chunks = split_cues(ZH)
-    assert chunks[0].endswith("讲故事。")
-    assert chunks[1] == "他讲的是什么呢？"
-    assert chunks[2] == "“从前有一座山……”"
-    en = split_cues(EN)
-    assert en[0] == "Once upon a time, there was a mountain;"
-    assert en[-1] == "Mr. Smith paid $3.50 at 10:30!"
-
-
-def test_line_limits_are_18_cjk_or_42_latin_characters() -> None:
-    assert wrap_lines("字" * 18) == ["字" * 18]
-    assert [len(line) for line in wrap_lines("字" * 36)] == [18, 18]
-    assert wrap_lines("x" * 42) == ["x" * 42]
-    words = "word " * 16
-    assert all(len(line) <= 42 for line in wrap_lines(words))
-
-
-def test_wrapping_prefers_spaces_and_punctuation() -> None:
-    assert wrap_lines("从前有一座山，山里有一座庙，庙里有个老和尚在给小和尚讲故事。") == [
-        "从前有一座山，山里有一座庙，",
-        "庙里有个老和尚在给小和尚讲故事。",
-    ]
-    lines = wrap_lines("An old monk told a story to a young monk, which was a long story indeed.")
-    assert len(lines) == 2
-    assert all(not line.startswith(" ") and not line.endswith(" ") for line in lines)
-    assert " ".join(lines) == "An old monk told a story to a young monk, which was a long story indeed."
-
-
-# --- cue timing ---------------------------------------------------------------------------------
-
-
-def _film(fps: int = 25) -> tuple[list[ShotMedia], list[ShotSpan]]:
-    shots = [_shot(0, 4.3, ZH), _shot(1, 2.0, ""), _shot(2, 6.1, EN), _shot(3, 3.7, MIXED)]
-    return shots, shot_spans(shots, fps)
-
-
-def test_cues_are_ordered_inside_their_shots_and_cover_all_narration() -> None:
-    shots, spans = _film()
-    cues = build_cues(shots, spans)
-    by_id = {s.shot_id: s for s in spans}
-    for cue in cues:
-        span = by_id[cue.shot_id]
-        assert span.start - 1e-9 <= cue.start < cue.end <= span.end + 1e-9
-    for before, after in zip(cues, cues[1:], strict=False):
-        assert before.end <= after.start + 1e-9
-    for shot in shots:
-        text = "".join(c.text for c in cues if c.shot_id == shot.shot_id)
-        assert _squash(text) == _squash(shot.narration)
-
-
-def test_cues_follow_the_measured_speech_else_stop_a_tail_before_the_shot_end() -> None:
-    shots, spans = _film()
-    measured = build_cues(shots, spans, [3.0, 1.0, 10.0, None])
-    last = {c.shot_id: c for c in measured}
-    assert last["s0"].end == pytest.approx(spans[0].start + 3.0, abs=0.002)
-    assert last["s2"].end <= spans[2].end + 1e-9  # a WAV longer than the shot is cut with it
-    assert last["s3"].end == pytest.approx(spans[3].end - 0.3, abs=0.002)
-
-
-def test_cue_durations_are_proportional_to_speech_length() -> None:
-    span = ShotSpan("s", 0, 250, 25)
-    short, long = shot_cues(span, "短句。这是一个长得多的句子，有很多字。", speech_s=8.0)
-    assert (long.end - long.start) > 2 * (short.end - short.start)
-    assert short.start == 0 and long.end == pytest.approx(8.0)
-
-
-# --- SRT ----------------------------------------------------------------------------------------
-
-
-def test_srt_timestamps() -> None:
-    assert srt_timestamp(0) == "00:00:00,000"
-    assert srt_timestamp(1.5) == "00:00:01,500"
-    assert srt_timestamp(3723.4567) == "01:02:03,457"
-    assert srt_timestamp(-0.2) == "00:00:00,000"
-
-
-def test_srt_blocks_are_numbered_from_one_with_lines(tmp_path: Path) -> None:
-    cues = [
-        Cue("a", 0.0, 1.25, "第一句。", ("第一句。",)),
-        Cue("b", 1.25, 61.5, "two lines here", ("two lines", "here")),
-    ]
-    srt = to_srt(cues)
-    assert srt == ("1\n00:00:00,000 --> 00:00:01,250\n第一句。\n\n2\n00:00:01,250 --> 00:01:01,500\ntwo lines\nhere\n")
-    path = write_srt(cues, tmp_path / "x.srt")
-    assert path.read_bytes() == srt.encode("utf-8")
-    assert to_srt([]) == ""
-
-
-# --- filter escaping ----------------------------------------------------------------------------
+# --- escaping -----------------------------------------------------------------------------------
 
 
 def _get_token(text: str, i: int, terms: str) -> tuple[str, int]:
@@ -201,166 +107,331 @@ def _get_token(text: str, i: int, terms: str) -> tuple[str, int]:
     return token[:keep] + token[keep:].rstrip(), i
 
 
-def _parse_filter(spec: str) -> tuple[str, dict[str, str]]:
+@pytest.mark.parametrize("path", [AWKWARD, "/plain/subtitles.ass", "/x/a'b'c/d:e,f;g[h]\\i.ass"])
+def test_ass_filter_escapes_paths_for_the_graph(path: str) -> None:
+    spec = ass_filter(Path(path))
     name, rest = spec.split("=", 1)
     args, end = _get_token(rest, 0, "[],;")
-    assert end == len(rest), "the filter's arguments must not leak into the graph"
-    options, i = {}, 0
-    while i < len(args):
-        key, _, _ = args[i:].partition("=")
-        value, i = _get_token(args, i + len(key) + 1, ":")
-        options[key] = value
-        i += 1
-    return name, options
+    assert name == "ass" and end == len(rest), "the filter's arguments must not leak into the graph"
+    key, _, value = args.partition("=")
+    assert key == "filename" and _get_token(value, 0, ":")[0] == path
 
 
-@pytest.mark.parametrize("path", [AWKWARD, "/plain/subtitles.srt", "/x/a'b'c/d:e,f;g[h]\\i.srt"])
-def test_subtitles_filter_escapes_paths_for_the_graph(path: str) -> None:
-    options = ComposeOptions(font="Noto Sans CJK SC")
-    name, parsed = _parse_filter(subtitles_filter(Path(path), options))
-    assert name == "subtitles"
-    assert parsed["filename"] == path
-    assert parsed["force_style"].startswith("FontName=Noto Sans CJK SC,FontSize=")
-    assert "MarginV=" in parsed["force_style"] and "Outline=" in parsed["force_style"]
-
-
-def test_escape_levels() -> None:
+def test_escape_levels_and_paths() -> None:
     assert escape_option_value("a:b'c\\d,e") == "a\\:b\\'c\\\\d,e"
     assert escape_graph("a,b;c[d]e'f\\g") == "a\\,b\\;c\\[d\\]e\\'f\\\\g"
+    assert file_arg(Path("rtmp:x.mp4")) == "file:rtmp:x.mp4" and file_arg(Path("/a/b.mp4")) == "/a/b.mp4"
+    assert seconds(2.5) == "2.5" and seconds(1 / 3) == "0.333333" and seconds(0) == "0"
 
 
-def test_style_scales_with_the_frame() -> None:
-    def size(w: int, h: int) -> float:
-        style = subtitles_filter(Path("/s.srt"), ComposeOptions(width=w, height=h))
-        return float(re.search(r"FontSize=([\d.]+)", style).group(1))
-
-    # SRT is drawn on a 288-unit-high canvas: the same size in units on 16:9, smaller on 9:16.
-    assert size(1280, 720) == size(1920, 1080)
-    assert size(1080, 1920) < size(1920, 1080)
+# --- picture ------------------------------------------------------------------------------------
 
 
-# --- film and cover arguments -------------------------------------------------------------------
+@pytest.mark.parametrize("fps", [24, 25, 30])
+def test_fit_chain_normalizes_any_clip_and_cuts_it_to_its_frames(fps: int) -> None:
+    chain = fit_chain(PLAIN, 57, ComposeOptions(width=640, height=360, fps=fps))
+    parts = chain.split(",")
+    assert parts[0] == "setpts=PTS-STARTPTS" and parts[1] == f"fps={fps}"
+    assert "scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2" in parts
+    assert "pad=640:360:(ow-iw)/2:(oh-ih)/2:color=black" in parts and "setsar=1" in parts
+    assert "format=yuv420p" in parts and parts[-1] == "trim=end_frame=57"
+    assert any(p.startswith("tpad=stop_mode=clone:stop_duration=") for p in parts)  # short clips hold
 
 
-def _pairs(args: list[str]) -> list[tuple[str, str]]:
-    return list(zip(args, args[1:], strict=False))
+def test_crop_fit_fills_the_frame() -> None:
+    chain = fit_chain(PLAIN, 10, ComposeOptions(width=720, height=1280, fit="crop"))
+    assert "scale=720:1280:force_original_aspect_ratio=increase,crop=720:1280" in chain and ",pad=" not in chain
 
 
-def test_film_args_encode_h264_aac_faststart() -> None:
-    shots, spans = _film()
+def test_short_clips_are_slowed_only_when_asked_and_at_most_max_slowdown() -> None:
+    short = ClipInfo(duration=2.0)
+    hold, slow = ComposeOptions(fps=25), ComposeOptions(fps=25, short_clip="slow", max_slowdown=1.5)
+    assert slowdown(short, 100, hold) == 1.0
+    assert slowdown(short, 55, slow) == pytest.approx(1.1)
+    assert slowdown(short, 100, slow) == 1.5  # 4 s needed from 2 s: slowed 1.5×, then held
+    assert slowdown(ClipInfo(duration=None), 100, slow) == 1.0 and slowdown(short, 25, slow) == 1.0
+    assert fit_chain(short, 55, slow).startswith("setpts=(PTS-STARTPTS)*1.100000,fps=25")
+
+
+def test_a_cut_producer_writes_its_shots_frames_as_raw_video() -> None:
+    options = ComposeOptions(width=320, height=180, fps=25)
+    shots, segs = film(options)
+    args = producer_args(segs, 1, [s.clip_path for s in shots], [PLAIN] * 3, options)
+    assert [b for a, b in pairs(args) if a == "-i"] == ["/clips/1.mp4"]
+    assert ("-t", "2") in pairs(args)  # 1 s of shot + 1 s slack: the rest of the clip is never read
+    for pair in [("-f", "rawvideo"), ("-pix_fmt", "yuv420p"), ("-map", "[v]"), ("-fps_mode", "passthrough")]:
+        assert pair in pairs(args)
+    assert "-an" in args and args[-1] == "pipe:1"
+    assert graph_of(args).endswith("trim=end_frame=25,trim=start_frame=0,setpts=PTS-STARTPTS[v]")
+
+
+@pytest.mark.parametrize(("kind", "xfade"), [("crossfade", "fade"), ("fadeblack", "fadeblack")])
+def test_a_transition_producer_blends_into_the_next_clips_first_frames(kind: str, xfade: str) -> None:
+    options = ComposeOptions(width=320, height=180, fps=25, transition=kind, transition_s=0.4)
+    shots, segs = film(options)
+    assert [s.blend for s in segs] == [10, 10, 0]
+    args = producer_args(segs, 1, [s.clip_path for s in shots], [PLAIN] * 3, options)
+    assert [b for a, b in pairs(args) if a == "-i"] == ["/clips/1.mp4", "/clips/2.mp4"]
+    graph = graph_of(args)
+    own, incoming, blend = graph.split(";")
+    seg = segs[1]
+    assert own.startswith("[0:v]") and f"trim=end_frame={seg.length},trim=start_frame=10," in own
+    assert incoming.startswith("[1:v]") and f"trim=end_frame={segs[2].length},trim=end_frame=10," in incoming
+    offset = (seg.out_frames - 10) / 25
+    assert blend == f"[a][b]xfade=transition={xfade}:duration=0.4:offset={seconds(offset)}[v]"
+
+
+def test_the_last_producer_has_no_outgoing_transition() -> None:
+    options = ComposeOptions(transition="crossfade")
+    _, segs = film(options)
+    graph = producer_graph(segs[2], None, [PLAIN] * 3, options)
+    assert "xfade" not in graph and graph.endswith("[v]")
+
+
+def test_the_encoder_reads_raw_frames_burns_ass_encodes_h264_and_grabs_the_cover() -> None:
     options = ComposeOptions(width=640, height=360, fps=30, crf=20, preset="fast")
-    args = film_args(shots, spans, Path("/out/video.tmp.mp4"), options, srt_path=Path("/out/s.srt"))
-    pairs = _pairs(args)
-    for pair in [
-        ("-c:v", "libx264"),
-        ("-pix_fmt", "yuv420p"),
-        ("-crf", "20"),
-        ("-preset", "fast"),
-        ("-r", "30"),
-        ("-c:a", "aac"),
-        ("-ar", "48000"),
-        ("-ac", "2"),
-        ("-movflags", "+faststart"),
-        ("-f", "mp4"),
-        ("-map", "[vout]"),
-        ("-map", "[aout]"),
-    ]:
-        assert pair in pairs
-    assert int(args[args.index("-b:a") + 1].rstrip("k")) >= 128
-    assert args[-1] == "/out/video.tmp.mp4"
-    inputs = [b for a, b in pairs if a == "-i"]
-    assert inputs == [p for s in shots for p in (str(s.clip_path), str(s.audio_path))]
+    args = encoder_args(Path("/w/picture.mp4"), options, ass_path=Path(AWKWARD), cover=(Path("/out/c.jpg"), 37))
+    for pair in [("-f", "rawvideo"), ("-s", "640x360"), ("-framerate", "30"), ("-i", "pipe:0"),
+                 ("-c:v", "libx264"), ("-pix_fmt", "yuv420p"), ("-crf", "20"), ("-preset", "fast"), ("-r", "30"),
+                 ("-map", "[vout]"), ("-map", "[cover]"), ("-frames:v", "1")]:  # fmt: skip
+        assert pair in pairs(args)
+    assert "-an" in args and "/w/picture.mp4" in args and args[-1] == "/out/c.jpg"
+    split, still, burn = graph_of(args).split(";", 2)
+    assert split == "[0:v]split=2[picture][still]"
+    assert still == "[still]select=eq(n\\,37),setpts=PTS-STARTPTS[cover]"  # the cover has no subtitles
+    assert burn.startswith("[picture]ass=") and burn.endswith("[vout]")
+    plain = encoder_args(Path("/w/picture.mp4"), options)
+    assert graph_of(plain) == "[0:v]null[vout]" and args.index("-c:v") < args.index("/w/picture.mp4")
 
 
-def test_film_graph_fits_each_shot_and_concatenates() -> None:
-    shots, spans = _film()
-    options = ComposeOptions(width=640, height=360, fps=25)
-    graph = film_graph(spans, options, Path("/out/s.srt"))
+def test_picture_and_sound_are_muxed_without_reencoding_moov_first() -> None:
+    args = mux_args(Path("/w/picture.mp4"), Path("/w/sound.m4a"), Path("/out/v.mp4"))
+    for pair in [("-i", "/w/picture.mp4"), ("-i", "/w/sound.m4a"), ("-map", "0:v"), ("-map", "1:a"), ("-c", "copy"),
+                 ("-movflags", "+faststart"), ("-f", "mp4")]:  # fmt: skip
+        assert pair in pairs(args)
+    assert args[-1] == "/out/v.mp4"
+
+
+def test_the_sound_is_encoded_once_as_aac_with_its_gain_and_limiter_and_measured_as_decoded() -> None:
+    args = aac_args(Path("/w/mix.wav"), Path("/w/sound.m4a"), 96_000, -2.5, None)
+    for pair in [("-af", "volume=-2.500dB"), ("-c:a", "aac"), ("-ar", "48000"), ("-ac", "2"), ("-f", "mp4")]:
+        assert pair in pairs(args)
+    assert int(args[args.index("-b:a") + 1].rstrip("k")) >= 128 and args[-1] == "/w/sound.m4a"
+    limited = aac_args(Path("/w/mix.wav"), Path("/w/sound.m4a"), 96_000, 4.5, -2.0)
+    assert ("-af", f"volume=4.500dB,{limiter(-2.0, 96_000)}") in pairs(limited)
+    meter = meter_args(Path("/w/sound.m4a"))
+    assert ("-af", "ebur128@final=peak=true:framelog=verbose") in pairs(meter) and meter[-3:] == ["-f", "null", "-"]
+
+
+# --- sound --------------------------------------------------------------------------------------
+
+
+def inputs(clips=(None, None, None), music: Path | None = None) -> MixInputs:
+    return MixInputs(narrations=[Path(f"/tts/{i}.wav") for i in range(3)], clips=list(clips), music=music)
+
+
+def test_narration_only_mix_lays_each_narration_on_its_shot_and_meters_it() -> None:
+    options = ComposeOptions(fps=25)
+    _, segs = film(options)
+    args = mix_args(inputs(), segs, Path("/w/mix.wav"), options, narration_gain_db=2.0)
+    graph = graph_of(args)
+    for i, samples in enumerate([96_000, 48_000, 144_000]):
+        assert f"[{i}:a]asetpts=PTS-STARTPTS,aresample=48000," in graph
+        assert f"apad=whole_len={samples},atrim=end_sample={samples}" in graph
+    assert "concat=n=3:v=0:a=1,volume=2.000dB[narr]" in graph
+    assert "[narr]anull[mix]" in graph and "sidechaincompress" not in graph
+    assert f"ebur128@{METER_MIX}=peak=true" in graph
+    assert ("-c:a", "pcm_f32le") in pairs(args) and args[-1] == "/w/mix.wav"
+
+
+def test_music_is_looped_faded_and_ducked_under_the_narration() -> None:
+    options = ComposeOptions(fps=25, music_fade_s=1.0, music_duck_db=12)
+    _, segs = film(options)
+    args = mix_args(inputs(music=Path("/m/song.mp3")), segs, Path("/w/mix.wav"), options, music_gain_db=-7.5)
+    assert args[args.index("/m/song.mp3") - 3 : args.index("/m/song.mp3")] == ["-stream_loop", "-1", "-i"]
+    graph = graph_of(args)
+    music = next(c for c in graph.split(";") if c.endswith("[music]"))
+    assert music.startswith("[3:a]") and "volume=-7.500dB,atrim=end_sample=288000" in music
+    assert "afade=t=in:d=1" in music and "afade=t=out:st=5:d=1" in music
+    assert "[narr]asplit=2[voice][key]" in graph
+    assert f"[music][key]{ducker(options)}[ducked]" in graph
+    assert "[voice][ducked]amix=inputs=2:normalize=0:duration=first[mix]" in graph
+
+
+def test_clip_sound_follows_the_picture_through_transitions() -> None:
+    options = ComposeOptions(fps=25, transition="crossfade", transition_s=0.4, clip_audio_db=-9)
+    _, segs = film(options)
+    clips = (Path("/clips/0.mp4"), None, Path("/clips/2.mp4"))
+    graph = graph_of(mix_args(inputs(clips), segs, Path("/w/mix.wav"), options))
     chains = graph.split(";")
-    assert len(chains) == 2 * len(spans) + 2
-    for i, span in enumerate(spans):
-        video, audio = chains[2 * i], chains[2 * i + 1]
-        assert video.startswith(f"[{2 * i}:v]") and video.endswith(f"[v{i}]")
-        for part in ("scale=640:360:force_original_aspect_ratio=decrease", "pad=640:360", "setsar=1"):
-            assert part in video
-        assert "fps=25" in video and "format=yuv420p" in video
-        assert "tpad=stop_mode=clone" in video and f"trim=end_frame={span.frames}," in video
-        assert audio.startswith(f"[{2 * i + 1}:a]") and audio.endswith(f"[a{i}]")
-        assert "aresample=48000" in audio and "channel_layouts=stereo" in audio
-        assert f"apad=whole_len={span_samples(span)}" in audio
-        assert f"atrim=end_sample={span_samples(span)}" in audio
-    assert chains[-2] == "[v0][a0][v1][a1][v2][a2][v3][a3]concat=n=4:v=1:a=1[vcat][aout]"
-    assert chains[-1].startswith("[vcat]subtitles=") and chains[-1].endswith("[vout]")
+    bed = [c for c in chains if re.search(r"\[c\d\]$", c)]
+    assert bed[0].startswith("[3:a]") and bed[1].startswith("anullsrc=r=48000:cl=stereo,")
+    assert bed[2].startswith("[4:a]") and all("volume=-9.000dB" in c for c in bed)
+    for seg, chain in zip(segs, bed, strict=True):  # each clip's sound lasts as long as its picture
+        assert f"apad=whole_len={seg.length * 1920}," in chain
+    assert "[c0][c1]acrossfade=ns=19200:c1=tri:c2=tri[j1]" in chains  # the 10 blended frames
+    assert "[j1][c2]acrossfade=ns=19200:c1=tri:c2=tri[j2]" in chains
+    assert "[clips][key]sidechaincompress" in graph
 
 
-def test_film_graph_without_subtitles() -> None:
-    _, spans = _film()
-    graph = film_graph(spans, ComposeOptions(), None)
-    assert "subtitles" not in graph
-    assert graph.endswith("concat=n=4:v=1:a=1[vout][aout]")
+def test_cuts_join_clip_sound_end_to_end() -> None:
+    options = ComposeOptions(fps=25)
+    _, segs = film(options)
+    graph = graph_of(mix_args(inputs((Path("/c/0.mp4"),) * 3), segs, Path("/w/mix.wav"), options))
+    assert "[c0][c1]concat=n=2:v=0:a=1[j1]" in graph and "acrossfade" not in graph
 
 
-def test_relative_paths_are_not_read_as_protocols() -> None:
-    shot = ShotMedia(shot_id="s", clip_path=Path("rtmp:x.mp4"), audio_path=Path("a.wav"), duration=1.0)
-    args = film_args([shot], shot_spans([shot], 25), Path("out:v.mp4"), ComposeOptions())
-    assert "file:rtmp:x.mp4" in args and "file:a.wav" in args and args[-1] == "file:out:v.mp4"
+def test_music_and_clip_sound_are_mixed_into_one_ducked_bed() -> None:
+    options = ComposeOptions(fps=25)
+    _, segs = film(options)
+    graph = graph_of(mix_args(inputs((Path("/c/0.mp4"), None, None), Path("/m.mp3")), segs, Path("/w/m.wav"), options))
+    assert "[clips][music]amix=inputs=2:normalize=0:duration=longest[bed]" in graph
+    assert "[bed][key]sidechaincompress" in graph
 
 
-def test_cover_takes_the_middle_frame_of_the_shot() -> None:
-    span = ShotSpan("s0", 0, 50, 25)
-    args = cover_args(Path("/c/0.mp4"), span, Path("/out/cover.tmp.jpg"), ComposeOptions())
-    graph = args[args.index("-filter_complex") + 1]
-    assert "trim=start_frame=25:end_frame=26" in graph and "tpad=stop_mode=clone" in graph
-    assert ("-frames:v", "1") in _pairs(args)
-    assert args[-1] == "/out/cover.tmp.jpg"
+def test_duck_ratio_gives_the_asked_reduction_for_speech_at_the_reference_level() -> None:
+    assert duck_ratio(0) == 1.0
+    assert duck_ratio(12) == pytest.approx(4.0)  # 16 dB over threshold × (1 − 1/4) = 12 dB
+    assert duck_ratio(30) == 20.0
+    assert "threshold=0.01585:ratio=4.000" in ducker(ComposeOptions(music_duck_db=12))
 
 
-# --- options and validation ---------------------------------------------------------------------
+def test_levels_measure_narration_and_music_separately() -> None:
+    args = levels_args(inputs(music=Path("/m/song.mp3")), 12.5)
+    graph = graph_of(args)
+    assert "concat=n=3:v=0:a=1,ebur128@narration=peak=none" in graph  # loudness only: no oversampling
+    assert "[3:a]aresample=48000" in graph and "ebur128@music=peak=none" in graph
+    assert args[args.index("/m/song.mp3") - 3 : args.index("/m/song.mp3")] == ["-t", "12.5", "-i"]
+    assert args.count("null") == 2
 
 
-def test_options_from_settings() -> None:
-    settings = Settings(
-        VIDEO_WIDTH=720,
-        VIDEO_HEIGHT=1280,
-        VIDEO_FPS=30,
-        VIDEO_CRF=18,
-        VIDEO_PRESET="medium",
-        BURN_SUBTITLES=False,
-        SUBTITLE_FONT="Some Font",
-        FFMPEG_TIMEOUT_S=42,
-    )
-    assert ComposeOptions.from_settings(settings) == ComposeOptions(
-        width=720, height=1280, fps=30, crf=18, preset="medium", burn_subtitles=False, font="Some Font", timeout_s=42
-    )
-    assert ComposeOptions() == ComposeOptions.from_settings(Settings(_env_file=None))
+def test_the_limiter_runs_oversampled_without_delay_and_keeps_the_length() -> None:
+    chain = limiter(-2.0, 96_000)
+    assert chain.startswith("aresample=192000,alimiter=limit=0.79433:")
+    assert chain.endswith("level=0:latency=1,aresample=48000,apad=whole_len=96000,atrim=end_sample=96000")
 
 
-def test_odd_dimensions_are_rejected() -> None:
-    with pytest.raises(ValidationError):
-        ComposeOptions(width=641)
+# --- loudness -----------------------------------------------------------------------------------
+
+LOG = """[Parsed_aresample_0 @ 0x1] ch:2
+[ebur128@mix @ 0x55b14050d380] Summary:
+
+  Integrated loudness:
+    I:         -21.3 LUFS
+    Threshold: -31.4 LUFS
+
+  Loudness range:
+    LRA:         6.2 LU
+
+  True peak:
+    Peak:       -3.7 dBFS
+[ebur128@quiet @ 0x55b14050d390] Summary:
+
+  Integrated loudness:
+    I:         -70.0 LUFS
+    Threshold: -70.0 LUFS
+
+  True peak:
+    Peak:       -inf dBFS
+size=N/A time=00:00:20.00"""
 
 
-def test_validation_rejects_unusable_shots(tmp_path: Path) -> None:
-    clip, wav = tmp_path / "c.mp4", tmp_path / "a.wav"
-    clip.write_bytes(b"x")
-    wav.write_bytes(b"x")
-    good = ShotMedia(shot_id="ok", clip_path=clip, audio_path=wav, duration=1.0)
-    validate_shots([good])
-    with pytest.raises(ComposeInputError):
-        validate_shots([])
-    for bad in (
-        good.model_copy(update={"shot_id": "bad", "duration": 0.0}),
-        good.model_copy(update={"shot_id": "bad", "duration": float("nan")}),
-        good.model_copy(update={"shot_id": "bad", "clip_path": tmp_path / "missing.mp4"}),
-        good.model_copy(update={"shot_id": "bad", "audio_path": tmp_path}),
-    ):
-        with pytest.raises(ComposeInputError) as caught:
-            validate_shots([good, bad])
-        assert caught.value.shot_id == "bad"
+def test_loudness_summaries_are_read_by_meter_name() -> None:
+    assert parse_summary(LOG, "mix") == Loudness(-21.3, -3.7)
+    assert math.isnan(parse_summary(LOG.replace("True peak", "No peak"), "mix").true_peak)
+    quiet = parse_summary(LOG, "quiet")
+    assert quiet.silent and quiet.true_peak == float("-inf")
+    with pytest.raises(ValueError):
+        parse_summary(LOG, "missing")
 
 
-async def test_compose_refuses_before_touching_the_output(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    with pytest.raises(ComposeInputError):
-        await compose_story(shots=[], out_dir=out, options=ComposeOptions())
-    assert not out.exists()
+def test_gain_limits_and_tolerance() -> None:
+    measured = Loudness(-21.3, -3.7)
+    assert gain_to(-16, measured) == pytest.approx(5.3)
+    assert gain_to(-16, Loudness(-70.0, float("-inf"))) == 0.0
+    assert gain_to(-16, Loudness(-60.0, -40.0)) == 30.0
+    assert limiter_ceiling(-1.5) == -2.0
+    assert not fits_linearly(measured, 5.3, -1.5)  # peaks would reach +1.6 dBTP: limit
+    assert fits_linearly(Loudness(-21.3, -9.0), 5.3, -1.5)  # -3.7 dBTP after gain: plain gain is enough
+    assert close_enough(Loudness(-16.3, -2.0), -16) and not close_enough(Loudness(-16.6, -2.0), -16)
+
+
+# --- subtitle files -----------------------------------------------------------------------------
+
+CUES = [
+    Cue("a", 0.0, 1.25, "第一句。", ("第一句。",)),
+    Cue("b", 1.25, 61.5, "two lines <here> & {there}", ("two lines <here>", "& {there}")),
+]
+
+
+def test_timestamps() -> None:
+    assert srt_timestamp(0) == "00:00:00,000" and srt_timestamp(3723.4567) == "01:02:03,457"
+    assert srt_timestamp(-0.2) == "00:00:00,000"
+    assert vtt_timestamp(61.5) == "00:01:01.500"
+    assert ass_timestamp(3723.456) == "1:02:03.46" and ass_timestamp(0.004) == "0:00:00.00"
+
+
+def test_srt_blocks_are_numbered_from_one_with_lines(tmp_path: Path) -> None:
+    srt = to_srt(CUES)
+    assert srt == ("1\n00:00:00,000 --> 00:00:01,250\n第一句。\n\n"
+                   "2\n00:00:01,250 --> 00:01:01,500\ntwo lines <here>\n& {there}\n")  # fmt: skip
+    assert write_srt(CUES, tmp_path / "x.srt").read_bytes() == srt.encode("utf-8")
+    assert to_srt([]) == ""
+
+
+def test_vtt_has_a_header_and_escapes_markup() -> None:
+    assert to_vtt(CUES) == ("WEBVTT\n\n00:00:00.000 --> 00:00:01.250\n第一句。\n\n"
+                            "00:00:01.250 --> 00:01:01.500\ntwo lines &lt;here&gt;\n&amp; {there}\n")  # fmt: skip
+    assert to_vtt([]) == "WEBVTT\n"
+
+
+def test_ass_draws_on_a_frame_sized_canvas_with_the_layout_and_explicit_breaks() -> None:
+    layout = subtitle_layout(720, 1280)
+    ass = to_ass(CUES, layout, "Noto Sans CJK SC")
+    assert "PlayResX: 720\nPlayResY: 1280\nWrapStyle: 2\n" in ass
+    style = next(line for line in ass.splitlines() if line.startswith("Style: "))
+    fields = style.removeprefix("Style: ").split(",")
+    assert fields[:3] == ["Default", "Noto Sans CJK SC", str(layout.font_size)]
+    assert fields[-5:] == ["2", str(layout.margin_lr), str(layout.margin_lr), str(layout.margin_bottom), "1"]
+    events = [line for line in ass.splitlines() if line.startswith("Dialogue: ")]
+    assert events[0] == "Dialogue: 0,0:00:00.00,0:00:01.25,Default,,0,0,0,,第一句。"
+    assert events[1].endswith(",,two lines <here>\\N& \\{there\\}")
+
+
+def test_ass_text_cannot_inject_override_tags_or_breaks() -> None:
+    assert ass_escape("{\\b1}bold\\Nbreak") == "\\{\\\u2060b1\\}bold\\\u2060Nbreak"
+
+
+# --- MP4 headers --------------------------------------------------------------------------------
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def trak(handler: bytes, timescale: int, duration: int, version: int = 0) -> bytes:
+    if version:
+        mdhd = bytes([1, 0, 0, 0]) + bytes(16) + struct.pack(">IQ", timescale, duration) + bytes(4)
+    else:
+        mdhd = bytes(4) + bytes(8) + struct.pack(">II", timescale, duration) + bytes(4)
+    hdlr = bytes(8) + handler + bytes(12) + b"name\x00"
+    return box(b"trak", box(b"tkhd", bytes(84)) + box(b"mdia", box(b"mdhd", mdhd) + box(b"hdlr", hdlr)))
+
+
+def test_mp4_tracks_are_read_from_the_moov_box_wherever_it_is(tmp_path: Path) -> None:
+    moov = box(b"moov", box(b"mvhd", bytes(100)) + trak(b"vide", 12800, 64000) + trak(b"soun", 48000, 96000, 1))
+    expected = [Track("vide", 5.0), Track("soun", 2.0)]
+    for name, layout in [("start", box(b"ftyp", b"isom") + moov + box(b"mdat", bytes(5000))),
+                         ("end", box(b"ftyp", b"isom") + box(b"mdat", bytes(5000)) + moov)]:  # fmt: skip
+        path = tmp_path / f"{name}.mp4"
+        path.write_bytes(layout)
+        assert read_tracks(path) == expected
+
+
+def test_files_that_are_not_plain_mp4_are_left_to_ffprobe(tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    (tmp_path / "cut.mp4").write_bytes(box(b"ftyp", b"isom") + struct.pack(">I4s", 500, b"moov") + bytes(20))
+    assert read_tracks(tmp_path / "a.wav") is None
+    assert read_tracks(tmp_path / "cut.mp4") is None
+    assert read_tracks(tmp_path / "missing.mp4") is None
+    assert parse_moov(trak(b"vide", 0, 10)) == [Track("vide", None)]  # no timescale: length unknown

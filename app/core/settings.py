@@ -51,6 +51,20 @@ class Settings(BaseSettings):
     SHOT_MIN_S: float = Field(2.5, description="Shortest shot length in seconds")
     SUBTITLE_FONT: str = "Noto Sans CJK SC"
     BURN_SUBTITLES: bool = True
+    VIDEO_FIT: Literal["pad", "crop"] = Field("pad", description="Clips of another shape: pad or crop")
+    SHORT_CLIP: Literal["hold", "slow"] = Field("hold", description="Clip shorter than its shot: hold or slow")
+    SHORT_CLIP_MAX_SLOWDOWN: float = Field(1.25, ge=1.0, le=4.0)
+    CLIP_AUDIO: bool = Field(True, description="Keep the clips' own sound under the narration")
+    CLIP_AUDIO_DB: float = Field(-12.0, le=12.0, description="Gain on the clips' own sound")
+    TRANSITION: Literal["cut", "crossfade", "fadeblack"] = "cut"
+    TRANSITION_S: float = Field(0.5, ge=0.0, le=5.0)
+    MUSIC_DIR: Path | None = Field(None, description="Background music folder; unset = DATA_DIR/music")
+    DEFAULT_BGM: str = Field("", description="Music file name used when a render names none; empty = none")
+    MUSIC_LU: float = Field(-10.0, le=10.0, description="Music loudness relative to the narration")
+    MUSIC_DUCK_DB: float = Field(12.0, ge=0.0, le=30.0, description="Music reduction while narration plays")
+    MUSIC_FADE_S: float = Field(2.0, ge=0.0, le=30.0)
+    LOUDNESS_LUFS: float = Field(-16.0, ge=-40.0, le=-5.0, description="Integrated loudness of the film")
+    TRUE_PEAK_DB: float = Field(-1.5, ge=-9.0, le=0.0, description="True-peak ceiling of the film, dBTP")
     MAX_PARALLEL_SHOTS: int = Field(2, description="Shots worked on at once per operation")
     FFMPEG_TIMEOUT_S: float = 600.0
     TTS_VOICE_ZH: str = "cmn"
@@ -89,6 +103,11 @@ class Settings(BaseSettings):
         listed = getattr(self, f"{stage.upper()}_FALLBACK").split(",")
         fallbacks = [n.strip() for n in listed if n.strip() and n.strip().lower() != "none"]
         return list(dict.fromkeys([self.provider_for(stage), *fallbacks]))
+
+    @property
+    def music_dir(self) -> Path:
+        """Where background music files are looked up by name."""
+        return self.MUSIC_DIR if self.MUSIC_DIR is not None else self.DATA_DIR / "music"
 
     def provider_for(self, stage: Literal["llm", "image", "video", "tts", "storage"]) -> str:
         """The backend name a stage uses: its override, else the LOCAL_INFERENCE set, else embedded."""

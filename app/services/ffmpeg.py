@@ -1,16 +1,32 @@
-"""The one place that runs FFmpeg and ffprobe: awaited subprocesses with timeouts."""
+"""The one place that runs FFmpeg and ffprobe: awaited subprocesses with timeouts.
+
+Every process is killed when its timeout passes or the awaiting task is cancelled, and waited for,
+so none outlives the call. `run_ffmpeg_piped` runs a chain of producers into one consumer (raw
+frames through OS pipes, moved by the kernel with splice where available).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import shlex
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from loguru import logger
 
 STDERR_TAIL_LINES = 40
+#: Lines of FFmpeg's log kept for the caller (filter summaries such as ebur128's come last).
+LOG_LINES = 400
+#: Bytes moved per splice/read when relaying between pipes, and the pipe size asked for.
+PIPE_CHUNK = 1 << 20
+_F_SETPIPE_SZ = 1031
+
+#: Called with the seconds of output written so far.
+ProgressCallback = Callable[[float], Awaitable[None]]
 
 
 class FFmpegError(RuntimeError):
@@ -23,13 +39,202 @@ class FFmpegError(RuntimeError):
         super().__init__(f"{Path(argv[0]).name} failed ({returncode}): {stderr_tail[-600:]}")
 
 
-async def run_ffmpeg(args: list[str], *, timeout_s: float = 600.0) -> None:
-    """Run `ffmpeg -hide_banner -nostdin -y <args>`; raise FFmpegError on failure or timeout.
+def ffmpeg_argv(args: Sequence[str], *, loglevel: str = "error", progress: bool = False) -> list[str]:
+    """The full command line: `ffmpeg -hide_banner -nostdin -loglevel L -y [-progress pipe:1] <args>`."""
+    report = ["-progress", "pipe:1"] if progress else []
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-y", *report, *args]
 
-    The process is killed when the timeout passes or the awaiting task is cancelled.
+
+async def run_ffmpeg(
+    args: list[str], *, timeout_s: float = 600.0, on_progress: ProgressCallback | None = None, loglevel: str = "error"
+) -> str:
+    """Run FFmpeg with `args`; return the end of its log; raise FFmpegError on failure.
+
+    With `on_progress`, FFmpeg reports through `-progress` and the callback gets the output time.
+    Raises TimeoutError after `timeout_s`; the process is killed then and on cancellation.
     """
-    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    await _run(argv, timeout_s=timeout_s)
+    argv = ffmpeg_argv(args, loglevel=loglevel, progress=on_progress is not None)
+    logger.debug("exec {}", shlex.join(argv))
+    proc = await _spawn(argv)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _finish(proc, argv, on_progress)
+    except BaseException:
+        await _kill(proc)
+        raise
+
+
+async def run_ffmpeg_piped(
+    producers: Sequence[list[str]],
+    consumer: list[str],
+    *,
+    timeout_s: float = 600.0,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    """Run `consumer` reading, as its stdin, the stdout of each producer in turn.
+
+    The next producer is started while the current one is relayed, so its start-up is hidden;
+    at most two producers run at once. Any failure, the timeout or cancellation kills them all.
+    """
+    argv = ffmpeg_argv(consumer, progress=on_progress is not None)
+    logger.debug("exec {} (fed by {} producers)", shlex.join(argv), len(producers))
+    relay = _Relay()
+    try:
+        async with asyncio.timeout(timeout_s):
+            read_end, relay.sink = _pipe()
+            try:
+                proc = await _spawn(argv, stdin=read_end)
+            finally:
+                os.close(read_end)
+            relay.procs.append(proc)
+            finished = relay.track(_finish(proc, argv, on_progress))
+            fed = await relay.feed(producers)
+            relay.close_sink()
+            await finished
+            if not fed:
+                raise FFmpegError(argv, proc.returncode, "the encoder stopped reading its input")
+    except BaseException:
+        await relay.abort()
+        raise
+    finally:
+        relay.close_sink()
+
+
+class _Relay:
+    """The processes, pipe ends and tasks of one `run_ffmpeg_piped` call, and their clean-up."""
+
+    def __init__(self) -> None:
+        self.sink = -1
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.sources: list[int] = []
+        self.tasks: list[asyncio.Future] = []
+
+    def track(self, awaitable: Awaitable) -> asyncio.Future:
+        future = asyncio.ensure_future(awaitable)
+        self.tasks.append(future)
+        return future
+
+    async def feed(self, producers: Sequence[list[str]]) -> bool:
+        """Relay each producer's stdout into the sink in order; False if the reader went away."""
+        upcoming = await self._start(producers[0]) if producers else None
+        for index in range(len(producers)):
+            proc, source, argv, log = upcoming
+            upcoming = await self._start(producers[index + 1]) if index + 1 < len(producers) else None
+            pump = self.track(asyncio.get_running_loop().run_in_executor(None, _pump, source, self.sink))
+            try:
+                await asyncio.shield(pump)
+            except BrokenPipeError:
+                return False
+            self._close_source(source)
+            if await proc.wait() != 0:
+                raise FFmpegError(argv, proc.returncode, _tail(await log))
+            self.procs.remove(proc)
+        return True
+
+    async def _start(self, args: list[str]):
+        argv = ffmpeg_argv(args)
+        source, sink = _pipe()
+        self.sources.append(source)
+        try:
+            proc = await _spawn(argv, stdout=sink)
+        finally:
+            os.close(sink)
+        self.procs.append(proc)
+        return proc, source, argv, self.track(_read_log(proc.stderr))
+
+    async def abort(self) -> None:
+        """Kill every process, then let the relaying threads and readers end before closing pipes."""
+        await asyncio.gather(*(_kill(proc) for proc in self.procs))
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=10)
+        for task in self.tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: the first failure is the one raised
+        if all(task.done() for task in self.tasks):
+            for source in list(self.sources):
+                self._close_source(source)
+
+    def close_sink(self) -> None:
+        if self.sink >= 0:
+            os.close(self.sink)
+            self.sink = -1
+
+    def _close_source(self, source: int) -> None:
+        self.sources.remove(source)
+        os.close(source)
+
+
+def _pump(source: int, sink: int) -> None:
+    """Move bytes from `source` to `sink` until end of file (blocking; runs in a worker thread)."""
+    splice = getattr(os, "splice", None)
+    while True:
+        if splice is not None:
+            if splice(source, sink, PIPE_CHUNK) == 0:
+                return
+            continue
+        data = os.read(source, PIPE_CHUNK)
+        if not data:
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(sink, view) :]
+
+
+def _pipe() -> tuple[int, int]:
+    """An OS pipe (read end, write end) enlarged where the system allows, to batch the relaying."""
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError, AttributeError):
+        import fcntl
+
+        fcntl.fcntl(write_end, _F_SETPIPE_SZ, PIPE_CHUNK)
+    return read_end, write_end
+
+
+async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL, stdout: int = asyncio.subprocess.PIPE):
+    return await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE)
+
+
+async def _finish(proc: asyncio.subprocess.Process, argv: list[str], on_progress: ProgressCallback | None) -> str:
+    """Wait for `proc` while reading its progress and log; raise FFmpegError if it failed."""
+    log, _ = await asyncio.gather(_read_log(proc.stderr), _read_progress(proc.stdout, on_progress))
+    if await proc.wait() != 0:
+        raise FFmpegError(argv, proc.returncode, _tail(log))
+    return log
+
+
+async def _read_log(stream: asyncio.StreamReader | None) -> str:
+    """The last LOG_LINES lines of a stream, read in chunks (a line may be longer than a buffer)."""
+    lines: deque[str] = deque(maxlen=LOG_LINES)
+    pending = b""
+    while stream is not None and (chunk := await stream.read(1 << 16)):
+        *complete, pending = (pending + chunk).split(b"\n")
+        lines.extend(line.decode(errors="replace") for line in complete)
+        pending = pending[-(1 << 16) :]
+    if pending:
+        lines.append(pending.decode(errors="replace"))
+    return "\n".join(lines)
+
+
+async def _read_progress(stream: asyncio.StreamReader | None, on_progress: ProgressCallback | None) -> None:
+    """Read `-progress` key=value lines and report `out_time_us` (seconds) to the callback."""
+    if stream is None:
+        return
+    async for raw in stream:
+        key, _, value = raw.decode(errors="replace").strip().partition("=")
+        if on_progress is not None and key == "out_time_us" and value.lstrip("-").isdigit():
+            await on_progress(max(0, int(value)) / 1e6)
+
+
+def _tail(log: str) -> str:
+    return "\n".join(log.splitlines()[-STDERR_TAIL_LINES:])
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    with contextlib.suppress(Exception):
+        await asyncio.shield(proc.wait())
 
 
 async def _run(argv: list[str], *, timeout_s: float) -> bytes:

@@ -56,6 +56,7 @@ class Presenter:
             "degraded": story.degraded or None,
             "video_url": self._url(video.key if video else None),
             "subtitle_url": self._url(video.subtitle_key if video else None),
+            "subtitle_vtt_url": self._url(video.vtt_key if video else None),
             "cover_url": self._url(video.cover_key if video else None),
             "duration": video.duration if video else None,
             "video_stale": video is not None and not fingerprints.video_is_current(story, self.settings),
@@ -79,6 +80,7 @@ class Presenter:
         return {
             "video_url": self._url(op.result["video_key"]),
             "subtitle_url": self._url(op.result["subtitle_key"]),
+            "subtitle_vtt_url": self._url(op.result.get("subtitle_vtt_key")),
             "cover_url": self._url(op.result["cover_key"]),
             "duration": op.result["duration"],
             "shots": [self.shot(s, story) for s in story.shots],

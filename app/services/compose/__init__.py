@@ -1,6 +1,15 @@
-"""Composition: per-shot clips and narration into the final MP4, with burned-in subtitles and SRT."""
+"""Composition: per-shot clips and narration into the final MP4 (one encode), with transitions,
+ducked music, normalized loudness, burned-in ASS subtitles, and SRT/WebVTT files (docs/composition.md)."""
 
-from app.services.compose.engine import compose_story
-from app.services.compose.models import ComposeInputError, ComposeOptions, ComposeResult, ShotMedia
+from app.services.compose.engine import ComposeProgress, compose_story
+from app.services.compose.models import ClipInfo, ComposeInputError, ComposeOptions, ComposeResult, ShotMedia
 
-__all__ = ["ComposeInputError", "ComposeOptions", "ComposeResult", "ShotMedia", "compose_story"]
+__all__ = [
+    "ClipInfo",
+    "ComposeInputError",
+    "ComposeOptions",
+    "ComposeProgress",
+    "ComposeResult",
+    "ShotMedia",
+    "compose_story",
+]

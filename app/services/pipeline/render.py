@@ -6,6 +6,9 @@ render redoes only stale or missing work.
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import StageError
@@ -21,24 +24,69 @@ from app.services.pipeline.shots import for_each_shot
 from app.services.tts.base import SpeechRequest
 from app.services.video.base import ClipRequest
 
+#: Progress units of the compose stage (a shot's narration or clip is one unit), filled as FFmpeg encodes.
+COMPOSE_UNITS = 10
+#: Least time between two progress writes while composing.
+COMPOSE_PROGRESS_INTERVAL_S = 1.0
+#: Request fields that choose how the film is composed (see RenderVideoRequest.composition).
+COMPOSITION_FIELDS = ("bgm", "transition", "transition_s", "resolution", "burn_subtitles")
+
 
 async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
     story = await _load(ctx, op)
-    total = 2 * len(story.shots) + 2
+    total = 2 * len(story.shots) + COMPOSE_UNITS + 1
     await reporter.begin("narration", total=total)
     story = await _narrate_all(ctx, story, reporter)
     await reporter.begin("clips")
     story = await _animate_all(ctx, story, reporter)
     await reporter.begin("compose")
-    video = await _compose(ctx, story)
-    await reporter.advance()
+    progress = CompositionProgress(reporter, COMPOSE_UNITS)
+    video = await _compose(ctx, story, render_options(op.request), progress)
+    await progress.finish()
     await reporter.stage_done("compose")
     await reporter.begin("publish")
     story = await _publish(ctx, story, video)
     await reporter.advance()
     await reporter.stage_done("publish")
-    return {"video_key": video.key, "subtitle_key": video.subtitle_key, "cover_key": video.cover_key,
-            "duration": video.duration, "shot_ids": [s.id for s in story.shots]}
+    return {"video_key": video.key, "subtitle_key": video.subtitle_key, "subtitle_vtt_key": video.vtt_key,
+            "cover_key": video.cover_key, "duration": video.duration, "shot_ids": [s.id for s in story.shots]}
+
+
+def render_options(request: dict[str, Any]) -> dict[str, Any]:
+    """The composition options a stored render request set (unset ones follow the settings)."""
+    return {key: request[key] for key in COMPOSITION_FIELDS if request.get(key) is not None}
+
+
+class CompositionProgress:
+    """Turns the compose engine's share of work done into the operation's progress units.
+
+    Writes at most once per `interval_s` (the operation is persisted on each write), and only when
+    a whole unit more is done.
+    """
+
+    def __init__(self, reporter: OperationReporter, units: int, *, interval_s: float = COMPOSE_PROGRESS_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.reporter = reporter
+        self.units = units
+        self.interval_s = interval_s
+        self.clock = clock
+        self.sent = 0
+        self._last = -math.inf
+
+    async def __call__(self, share: float) -> None:
+        done = min(self.units, math.floor(share * self.units + 1e-9))
+        if done > self.sent and self.clock() - self._last >= self.interval_s:
+            await self._send(done)
+
+    async def finish(self) -> None:
+        """Count the stage as fully done."""
+        if self.sent < self.units:
+            await self._send(self.units)
+
+    async def _send(self, done: int) -> None:
+        await self.reporter.advance(done - self.sent)
+        self.sent = done
+        self._last = self.clock()
 
 
 async def _load(ctx: PipelineContext, op: Operation) -> Story:
@@ -95,7 +143,7 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         file = f"{shot.id}/clip_{fingerprint}.mp4"
         path = ctx.asset_path(story, file)
         request = ClipRequest(keyframe_path=ctx.asset_path(story, shot.keyframe.file), prompt=shot.detail,
-                              camera=shot.camera, duration=duration, width=width, height=height,
+                              prompts=shot.prompts, camera=shot.camera, duration=duration, width=width, height=height,
                               fps=ctx.settings.VIDEO_FPS, seed=shot.sequence)
         outcome = await ctx.providers.clips.call(lambda animator: animator.animate(request, path))
         asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, outcome, duration)
@@ -113,25 +161,29 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
     return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
 
 
-async def _compose(ctx: PipelineContext, story: Story) -> FinalVideo:
-    fingerprint = fp.video_fingerprint(story, ctx.settings)
+async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],
+                   progress: CompositionProgress) -> FinalVideo:  # fmt: skip
+    fingerprint = fp.video_fingerprint(story, ctx.settings, render)
     folder = f"final_{fingerprint}"
     out_dir = ctx.asset_path(story, folder)
-    names = {"video": f"{folder}/video.mp4", "subtitles": f"{folder}/subtitles.srt", "cover": f"{folder}/cover.jpg"}
+    names = {"video": f"{folder}/video.mp4", "subtitles": f"{folder}/subtitles.srt",
+             "vtt": f"{folder}/subtitles.vtt", "cover": f"{folder}/cover.jpg"}
     if not all(ctx.asset_path(story, name).exists() for name in names.values()):
-        width, height = ctx.output_size(story.aspect_ratio)
-        options = compose.ComposeOptions.from_settings(ctx.settings).model_copy(
-            update={"width": width, "height": height})
+        options = fp.compose_options(story, ctx.settings, render)
+        if options.music_path is not None and not options.music_path.is_file():
+            raise StageError("bgm_not_found", f"background music {options.music_path.name!r} is not in the music "
+                             "folder", stage="compose")
         media = [compose.ShotMedia(shot_id=s.id, clip_path=ctx.asset_path(story, s.clip.file),
                                    audio_path=ctx.asset_path(story, s.audio.file), duration=s.clip.duration,
                                    narration=s.narration) for s in story.shots]
         out_dir.mkdir(parents=True, exist_ok=True)
-        await compose.compose_story(shots=media, out_dir=out_dir, options=options)
+        await compose.compose_story(shots=media, out_dir=out_dir, options=options, on_progress=progress)
     return FinalVideo(
         key=ctx.asset_key(story, names["video"]), file=names["video"], fingerprint=fingerprint,
         duration=sum(s.clip.duration for s in story.shots),
         subtitle_key=ctx.asset_key(story, names["subtitles"]), subtitle_file=names["subtitles"],
-        cover_key=ctx.asset_key(story, names["cover"]), cover_file=names["cover"],
+        vtt_key=ctx.asset_key(story, names["vtt"]), vtt_file=names["vtt"],
+        cover_key=ctx.asset_key(story, names["cover"]), cover_file=names["cover"], render_options=render,
     )
 
 
@@ -139,6 +191,8 @@ async def _publish(ctx: PipelineContext, story: Story, video: FinalVideo) -> Sto
     storage = ctx.providers.storage
     await storage.put_file(video.key, ctx.asset_path(story, video.file), "video/mp4")
     await storage.put_file(video.subtitle_key, ctx.asset_path(story, video.subtitle_file), "application/x-subrip")
+    if video.vtt_key and video.vtt_file:
+        await storage.put_file(video.vtt_key, ctx.asset_path(story, video.vtt_file), "text/vtt")
     await storage.put_file(video.cover_key, ctx.asset_path(story, video.cover_file), "image/jpeg")
 
     def attach(s: Story) -> None:
