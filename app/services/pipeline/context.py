@@ -8,10 +8,9 @@ from pathlib import Path
 from app.core.settings import Settings
 from app.models.story import Story
 from app.services.callbacks.outbox import Outbox
+from app.services.pipeline import fingerprints
 from app.services.registry import Providers
 from app.storage.store import StateStore
-
-ASPECT_SIZES = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 
 
 @dataclass(frozen=True)
@@ -22,11 +21,8 @@ class PipelineContext:
     outbox: Outbox
 
     def output_size(self, aspect_ratio: str) -> tuple[int, int]:
-        """Frame size for an aspect ratio: the configured 16:9 size, turned or squared."""
-        long_side, short_side = self.settings.VIDEO_WIDTH, self.settings.VIDEO_HEIGHT
-        return {"16:9": (long_side, short_side), "9:16": (short_side, long_side), "1:1": (short_side, short_side)}[
-            aspect_ratio
-        ]
+        """Frame size of keyframes and clips: the configured 16:9 size, turned or squared."""
+        return fingerprints.output_size(aspect_ratio, self.settings)
 
     def asset_path(self, story: Story, file: str) -> Path:
         return self.store.assets_dir(story.story_id) / file
