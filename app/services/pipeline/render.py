@@ -117,12 +117,7 @@ async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
         outcome = await ctx.providers.speech.call(lambda speaker: speaker.synthesize(request, path))
         asset = await _publish_asset(ctx, story, file, "audio/wav", fingerprint, outcome)
-
-        def attach(s: Story) -> None:
-            s.shot(shot.id).audio = asset
-            set_degraded(s.shot(shot.id), "narration", outcome.degraded)
-
-        await ctx.store.update_story(story.story_id, attach)
+        await _attach(ctx, story, shot, "audio", asset, stage="narration", degraded=outcome.degraded)
         await reporter.shot_state(shot.id, "pending", advance=1)
 
     await for_each_shot(story.shots, narrate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="narration")
@@ -147,13 +142,7 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
                               fps=ctx.settings.VIDEO_FPS, seed=shot.sequence)
         outcome = await ctx.providers.clips.call(lambda animator: animator.animate(request, path))
         asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, outcome, duration)
-
-        def attach(s: Story) -> None:
-            s.shot(shot.id).clip = asset
-            s.shot(shot.id).status = ShotStatus.done
-            set_degraded(s.shot(shot.id), "clips", outcome.degraded)
-
-        await ctx.store.update_story(story.story_id, attach)
+        await _attach(ctx, story, shot, "clip", asset, stage="clips", degraded=outcome.degraded, done=True)
         await reporter.shot_state(shot.id, "done", advance=1)
 
     await for_each_shot(story.shots, animate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="clips")
@@ -200,6 +189,20 @@ async def _publish(ctx: PipelineContext, story: Story, video: FinalVideo) -> Sto
         s.status = StoryStatus.ready
 
     return await ctx.store.update_story(story.story_id, attach)
+
+
+async def _attach(ctx: PipelineContext, story: Story, shot: Shot, field: str, asset: Asset, *, stage: str,
+                  degraded: str | None, done: bool = False) -> None:
+    """Store a shot's new audio or clip, and whether a fallback backend made it."""
+
+    def change(current: Story) -> None:
+        target = current.shot(shot.id)
+        setattr(target, field, asset)
+        set_degraded(target, stage, degraded)
+        if done:
+            target.status = ShotStatus.done
+
+    await ctx.store.update_story(story.story_id, change)
 
 
 async def _publish_asset(ctx: PipelineContext, story: Story, file: str, content_type: str, fingerprint: str,
