@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engines import EngineSet
-from .engines.base import Engine, Step
+from .engines.base import Engine, FileEngine, Step
 from .errors import EnhanceError
 from .media import VideoInfo, final_encode_args, probe, run_ffmpeg
 from .settings import Settings
@@ -98,7 +98,7 @@ def enhance(src: Path, out: Path, spec: EnhanceSpec, *, engines: EngineSet, sett
                          result.has_audio, used, degraded, round(time.monotonic() - started, 3))
 
 
-def run_file_step(step: Step, engine: Engine, factor: int, current: Path, info: VideoInfo, engines: EngineSet,
+def run_file_step(step: Step, engine: FileEngine, factor: int, current: Path, info: VideoInfo, engines: EngineSet,
                   work: Path, settings: Settings) -> tuple[Path, Engine, bool]:
     """Run one GPU step; on failure (with ``fallback_to_ffmpeg``) hand the step to the FFmpeg engine instead.
 

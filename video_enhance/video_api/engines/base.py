@@ -13,7 +13,8 @@ Step = Literal["sr", "interp"]
 
 
 class Engine(Protocol):
-    """What every engine offers; ``filter`` (FFmpeg) or ``run`` (GPU) does the work."""
+    """What every engine offers. A filter engine (``gpu`` false) also has ``filter``, a file engine
+    (``gpu`` true) has ``run``; the pipeline picks the method by ``gpu``."""
 
     name: str
     step: Step
@@ -27,12 +28,16 @@ class Engine(Protocol):
         """Import and load the model (GPU engines); called once at start-up."""
         ...
 
+
+class FilterEngine(Engine, Protocol):
     def filter(self, *, factor: int, info: VideoInfo) -> str:
-        """The FFmpeg filter doing this step (filter engines only)."""
+        """The FFmpeg filter doing this step."""
         ...
 
+
+class FileEngine(Engine, Protocol):
     def run(self, src: Path, dst: Path, *, factor: int, info: VideoInfo) -> None:
-        """Write ``src`` enhanced by ``factor`` to ``dst``, video only (file engines only)."""
+        """Write ``src`` enhanced by ``factor`` to ``dst``, video only."""
         ...
 
 

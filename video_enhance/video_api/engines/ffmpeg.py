@@ -5,8 +5,6 @@ They are *filter engines*: the pipeline puts their filters into its final encode
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..media import VideoInfo, interpolate_filter, scale_filter
 
 
@@ -24,8 +22,6 @@ class FFmpegUpscaler:
     def filter(self, *, factor: int, info: VideoInfo) -> str:
         return scale_filter(factor)
 
-    def run(self, src: Path, dst: Path, *, factor: int, info: VideoInfo) -> None:
-        raise NotImplementedError("the FFmpeg engine is a filter engine")
 
 
 class FFmpegInterpolator:
@@ -46,5 +42,3 @@ class FFmpegInterpolator:
     def filter(self, *, factor: int, info: VideoInfo) -> str:
         return interpolate_filter(info.fps, factor, self.mi_mode)
 
-    def run(self, src: Path, dst: Path, *, factor: int, info: VideoInfo) -> None:
-        raise NotImplementedError("the FFmpeg engine is a filter engine")

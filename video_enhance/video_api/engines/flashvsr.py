@@ -127,8 +127,6 @@ class FlashVsrUpscaler:
         self.pipe, self.torch = pipe, torch
         logger.info("FlashVSR %s %s loaded from %s", self.version, self.variant, self.weights)
 
-    def filter(self, *, factor: int, info: VideoInfo) -> str:
-        raise NotImplementedError("FlashVSR is a file engine")
 
     def run(self, src: Path, dst: Path, *, factor: int, info: VideoInfo) -> None:
         """Upscale ``src`` by ``factor`` into ``dst`` (video only, same fps and frame count)."""

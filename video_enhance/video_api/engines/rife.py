@@ -100,8 +100,6 @@ class RifeInterpolator:
         self.model, self.torch = model, torch
         logger.info("RIFE %s loaded from %s", getattr(model, "version", "?"), self.model_dir)
 
-    def filter(self, *, factor: int, info: VideoInfo) -> str:
-        raise NotImplementedError("RIFE is a file engine")
 
     def run(self, src: Path, dst: Path, *, factor: int, info: VideoInfo) -> None:
         """Interpolate ``src`` by ``factor`` into ``dst`` (video only, at ``fps * factor``)."""
