@@ -22,10 +22,10 @@ from app.services.pipeline.admission import Admission
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.runner import JobRunner
 from app.services.presenter import Presenter
+from app.services.publish.local import media_dir
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
-from app.services.storage.local import media_dir
-from app.storage.store import StateStore
+from app.state.store import StateStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -9,8 +9,8 @@ from pathlib import Path
 from app.core.errors import StageError
 from app.core.settings import Settings
 from app.services.backend import Readiness, TransientBackendError
-from app.services.video.base import ClipRequest
-from app.services.video.kenburns import KenBurnsAnimator
+from app.services.clip.base import ClipRequest
+from app.services.clip.kenburns import KenBurnsAnimator
 
 
 class FailingPlanner:

@@ -14,14 +14,14 @@ from PIL import Image
 
 from app.core.settings import Settings
 from app.services.backend import TerminalBackendError, TransientBackendError
+from app.services.clip.base import ClipRequest
+from app.services.clip.comfyui import ComfyClipAnimator, ComfyVideoSettings
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import Values, load_workflow, patch
-from app.services.image.base import KeyframeRequest
-from app.services.image.comfyui import ComfyImageSettings, ComfyKeyframeRenderer
+from app.services.keyframe.base import KeyframeRequest
+from app.services.keyframe.comfyui import ComfyImageSettings, ComfyKeyframeRenderer
 from app.services.registry import build
-from app.services.video.base import ClipRequest
-from app.services.video.comfyui import ComfyClipAnimator, ComfyVideoSettings
 from tests.doubles.comfyui import ComfyDouble
 from tests.doubles.serving import serve_in_thread
 from tests.media import probe, stream, stream_duration

@@ -13,8 +13,8 @@ from app.core.settings import Settings
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
 from app.services.backend import TerminalBackendError, TransientBackendError
 from app.services.dashscope_common import DashScopeSettings
-from app.services.llm.dashscope import QwenPlanner, QwenSettings
 from app.services.registry import build
+from app.services.storyboard.llm.dashscope import QwenPlanner, QwenSettings
 from tests.doubles.dashscope_qwen import GENERATION, QwenDouble, moderated, serve_qwen, throttled
 from tests.doubles.llm_script import FOX_LOOK, Hang, Reply
 

@@ -20,24 +20,24 @@ from websockets.sync.client import connect
 
 from app.core.settings import Settings
 from app.services.backend import TerminalBackendError, TransientBackendError
+from app.services.clip.base import ClipRequest
+from app.services.clip.dashscope import DashScopeClipAnimator, DashScopeVideoSettings, vendor_duration
 from app.services.dashscope_common import (
     DashScopeSettings,
     probe_readiness,
     vendor_error,
 )
-from app.services.image.base import KeyframeRequest
-from app.services.image.dashscope import DashScopeImageSettings, DashScopeKeyframeRenderer, t2i_size
-from app.services.registry import ConfigurationError, build
-from app.services.storage.local import LocalObjectStore
-from app.services.tts.base import SpeechRequest
-from app.services.tts.dashscope import (
+from app.services.keyframe.base import KeyframeRequest
+from app.services.keyframe.dashscope import DashScopeImageSettings, DashScopeKeyframeRenderer, t2i_size
+from app.services.narration.base import SpeechRequest
+from app.services.narration.dashscope import (
     DashScopeSpeaker,
     DashScopeSpeechSettings,
     pcm_of_wav,
     voice_mismatch,
 )
-from app.services.video.base import ClipRequest
-from app.services.video.dashscope import DashScopeClipAnimator, DashScopeVideoSettings, vendor_duration
+from app.services.publish.local import LocalObjectStore
+from app.services.registry import ConfigurationError, build
 from tests.doubles.dashscope import WS_PATH, DashScopeDouble, speech
 from tests.doubles.serving import serve_in_thread
 from tests.media import probe, stream

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.services.backend import TerminalBackendError, TransientBackendError
-from app.services.storage.oss import OssObjectStore, OssSettings, check_key, public_url
+from app.services.publish.oss import OssObjectStore, OssSettings, check_key, public_url
 from tests.doubles.oss import OssDouble, serve_oss
 
 KEY = "users/u1/stories/s1/shots/shot_01/keyframe.png"

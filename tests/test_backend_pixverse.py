@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from app.services.backend import TerminalBackendError, TransientBackendError
-from app.services.video.base import ClipRequest
-from app.services.video.pixverse import PixverseAnimator, PixverseSettings, generate_body, pick_duration
-from app.services.video.pixverse_errors import envelope_error, status_error
+from app.services.clip.base import ClipRequest
+from app.services.clip.pixverse import PixverseAnimator, PixverseSettings, generate_body, pick_duration
+from app.services.clip.pixverse_errors import envelope_error, status_error
 from tests.doubles.pixverse import PixverseDouble, serve_pixverse
 from tests.media import probe, stream
 

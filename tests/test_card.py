@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from app.core.settings import Settings
-from app.services.image.base import KeyframeRequest
-from app.services.image.card import (
+from app.services.keyframe.base import KeyframeRequest
+from app.services.keyframe.card import (
     StoryboardCardRenderer,
     camera_caption,
     create,
@@ -17,7 +17,7 @@ from app.services.image.card import (
     render_card,
     tone_mood,
 )
-from app.services.image.cardtext import ELLIPSIS, fit_line, load_font, wrap_text
+from app.services.keyframe.cardtext import ELLIPSIS, fit_line, load_font, wrap_text
 
 DETAIL = "清晨的竹林里，薄雾弥漫，一只小熊猫蹲在溪边的石头上，好奇地望着水中游动的小鱼。"
 

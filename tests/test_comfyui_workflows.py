@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.services.backend import TerminalBackendError, TransientBackendError
+from app.services.clip.base import ClipRequest
+from app.services.clip.comfyui import clip_prompt
 from app.services.comfyui.hosts import HostBoard, hosts_readiness
 from app.services.comfyui.protocol import (
     FileRef,
@@ -30,10 +32,8 @@ from app.services.comfyui.workflows import (
     parse_workflow,
     patch,
 )
-from app.services.image.base import KeyframeRequest
-from app.services.image.comfyui import keyframe_prompt
-from app.services.video.base import ClipRequest
-from app.services.video.comfyui import clip_prompt
+from app.services.keyframe.base import KeyframeRequest
+from app.services.keyframe.comfyui import keyframe_prompt
 
 PID = "5f0c6bde-0000-4000-8000-000000000001"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.core.settings import Settings
-from app.services.tts.base import SpeechRequest, TTSError
-from app.services.tts.espeak import (
+from app.services.narration.base import SpeechRequest, TTSError
+from app.services.narration.espeak import (
     EspeakSpeaker,
     create,
     espeak_args,

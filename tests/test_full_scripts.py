@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.services.llm.text import split_sentences
+from app.services.storyboard.language.text import split_sentences
 from tests.media import probe, stream
 from tests.server import wait_for
 from tests.test_api_flow import srt_text

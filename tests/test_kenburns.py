@@ -11,9 +11,8 @@ from PIL import Image, ImageDraw
 
 from app.core.settings import Settings
 from app.models.storyboard import CAMERA_TERMS
-from app.services.ffmpeg import probe, run_ffmpeg
-from app.services.video.base import ClipRequest
-from app.services.video.kenburns import (
+from app.services.clip.base import ClipRequest
+from app.services.clip.kenburns import (
     MOTIONS,
     KenBurnsAnimator,
     camera_term,
@@ -24,6 +23,7 @@ from app.services.video.kenburns import (
     perspective_filter,
     window_corners,
 )
+from app.services.ffmpeg import probe, run_ffmpeg
 
 W, H, FPS = 320, 180, 10
 

@@ -8,17 +8,17 @@ import pytest
 
 from app.models.story import Shot
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
-from app.services.llm.assemble import merge_edit, needs_new_picture, to_storyboard
-from app.services.llm.chat import STORYBOARD_SCHEMA
-from app.services.llm.llm_prompts import NARRATION_LIMIT, feedback_messages, plan_messages, revise_messages
-from app.services.llm.reply import (
+from app.services.storyboard.language.vocab import TONES
+from app.services.storyboard.llm.assemble import merge_edit, needs_new_picture, to_storyboard
+from app.services.storyboard.llm.chat import STORYBOARD_SCHEMA
+from app.services.storyboard.llm.prompts import NARRATION_LIMIT, feedback_messages, plan_messages, revise_messages
+from app.services.storyboard.llm.reply import (
     ReplyError,
     extract_json,
     parse_revision_reply,
     parse_storyboard_reply,
     repair_punctuation,
 )
-from app.services.llm.vocab import TONES
 from tests.doubles.llm_script import FOX_LOOK, MOTHER_LOOK, STYLE, storyboard_reply, storyboard_text, upstream_capture
 
 TIME_WORDS = ("先", "然后", "接着", "随后", "最后")

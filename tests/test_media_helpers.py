@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 
 from app.services.backend import TerminalBackendError, TransientBackendError
+from app.services.clip.fit import fit_args, fit_clip
 from app.services.media_fetch import check_media_url, download
-from app.services.video.fit import fit_args, fit_clip
 from tests.doubles.clips import make_clip
 from tests.doubles.serving import serve_in_thread
 from tests.media import probe, stream

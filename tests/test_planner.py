@@ -7,15 +7,15 @@ import re
 import pytest
 
 from app.models.storyboard import CAMERA_TERMS, PlannedShot, ShotEdit, Storyboard
-from app.services.llm import embedded
-from app.services.llm.embedded import TONES, RuleBasedPlanner, resolve_camera, style_phrase
-from app.services.llm.text import (
+from app.services.storyboard.language.text import (
     detect_language,
     speech_length,
     split_clauses,
     split_sentences,
     strip_space,
 )
+from app.services.storyboard.rules import planner as embedded
+from app.services.storyboard.rules.planner import TONES, RuleBasedPlanner, resolve_camera, style_phrase
 
 ZH_SCRIPT = """从前，在一片茂密的森林里，住着一只名叫豆豆的小狗。豆豆每天都和妈妈一起在河边散步，听妈妈讲故事。
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from app.models.story import Story
-from app.storage import atomic
-from app.storage.atomic import atomic_write_json
-from app.storage.store import StateStore
+from app.state import atomic
+from app.state.atomic import atomic_write_json
+from app.state.store import StateStore
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):

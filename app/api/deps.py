@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from app.core.errors import ApiError
 from app.services.pipeline.admission import Admission
 from app.services.presenter import Presenter
-from app.storage.store import StateStore
+from app.state.store import StateStore
 
 
 class Unauthorized(ApiError):

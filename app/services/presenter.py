@@ -8,7 +8,7 @@ from app.core.settings import Settings
 from app.models.operation import Operation, OperationType
 from app.models.story import Shot, Story
 from app.services.pipeline import fingerprints
-from app.services.storage.base import ObjectStore
+from app.services.publish.base import ObjectStore
 
 API_PREFIX = "/api/v1"
 

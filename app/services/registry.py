@@ -8,36 +8,36 @@ from typing import Any
 
 from app.core.settings import Settings
 from app.services.chain import NamedBackend, StageChain
-from app.services.storage.base import ObjectStore
+from app.services.publish.base import ObjectStore
 
 #: Known backend names per stage → factory spec `module:create`; create(settings) builds the backend.
 BACKENDS: dict[str, dict[str, str]] = {
     "llm": {
-        "embedded": "app.services.llm.embedded:create",
-        "ollama": "app.services.llm.ollama:create",
-        "dashscope": "app.services.llm.dashscope:create",
+        "embedded": "app.services.storyboard.rules.planner:create",
+        "ollama": "app.services.storyboard.llm.ollama:create",
+        "dashscope": "app.services.storyboard.llm.dashscope:create",
     },
     "image": {
-        "embedded": "app.services.image.card:create",
-        "comfyui": "app.services.image.comfyui:create",
-        "dashscope": "app.services.image.dashscope:create",
+        "embedded": "app.services.keyframe.card:create",
+        "comfyui": "app.services.keyframe.comfyui:create",
+        "dashscope": "app.services.keyframe.dashscope:create",
     },
     "video": {
-        "embedded": "app.services.video.kenburns:create",
-        "hunyuan": "app.services.video.hunyuan:create",
-        "comfyui": "app.services.video.comfyui:create",
-        "pixverse": "app.services.video.pixverse:create",
-        "dashscope": "app.services.video.dashscope:create",
+        "embedded": "app.services.clip.kenburns:create",
+        "hunyuan": "app.services.clip.hunyuan:create",
+        "comfyui": "app.services.clip.comfyui:create",
+        "pixverse": "app.services.clip.pixverse:create",
+        "dashscope": "app.services.clip.dashscope:create",
     },
     "tts": {
-        "embedded": "app.services.tts.espeak:create",
-        "cosyvoice": "app.services.tts.cosyvoice:create",
-        "dashscope": "app.services.tts.dashscope:create",
+        "embedded": "app.services.narration.espeak:create",
+        "cosyvoice": "app.services.narration.cosyvoice:create",
+        "dashscope": "app.services.narration.dashscope:create",
     },
     "storage": {
-        "embedded": "app.services.storage.local:create",
-        "local": "app.services.storage.local:create",
-        "oss": "app.services.storage.oss:create",
+        "embedded": "app.services.publish.local:create",
+        "local": "app.services.publish.local:create",
+        "oss": "app.services.publish.oss:create",
     },
 }
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from app.core.settings import Settings
 from app.models.events import CallbackEvent
 from app.services.callbacks import signing
-from app.storage.atomic import atomic_write_json, read_json
+from app.state.atomic import atomic_write_json, read_json
 
 
 class PendingDelivery(BaseModel):

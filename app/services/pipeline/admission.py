@@ -14,7 +14,7 @@ from app.models.operation import Operation, OperationType
 from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
 from app.models.story import Story, StoryStatus
 from app.services.pipeline.runner import JobRunner
-from app.storage.store import StateStore
+from app.state.store import StateStore
 
 REQUEST_TYPES: dict[type[OperationRequest], OperationType] = {
     CreateStoryboardRequest: OperationType.story_create,

@@ -10,7 +10,7 @@ from app.models.story import Story
 from app.services.callbacks.outbox import Outbox
 from app.services.pipeline import fingerprints
 from app.services.registry import Providers
-from app.storage.store import StateStore
+from app.state.store import StateStore
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models.story import Keyframe, Shot, ShotStatus, Story
-from app.services.image.base import KeyframeRequest
+from app.services.keyframe.base import KeyframeRequest
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.fingerprints import digest
 

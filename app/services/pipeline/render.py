@@ -16,13 +16,13 @@ from app.models.operation import Operation
 from app.models.story import Asset, FinalVideo, Shot, ShotStatus, Story, StoryStatus
 from app.services import compose
 from app.services.chain import Outcome
+from app.services.clip.base import ClipRequest
+from app.services.narration.base import SpeechRequest
 from app.services.pipeline import fingerprints as fp
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
-from app.services.tts.base import SpeechRequest
-from app.services.video.base import ClipRequest
 
 #: Progress units of the compose stage (a shot's narration or clip is one unit), filled as FFmpeg encodes.
 COMPOSE_UNITS = 10

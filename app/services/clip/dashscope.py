@@ -1,0 +1,207 @@
+"""Clips from DashScope wan image-to-video: the keyframe goes up as a data URI (or a URL from our object store),
+one async task per shot, the result downloaded at once and fitted to the request with one FFmpeg call
+(the shared `app.services.clip.fit`: trimmed or held on its last frame, cover-scaled, fps, no audio)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from dashscope import VideoSynthesis
+from PIL import Image, UnidentifiedImageError
+
+from app.core.settings import Settings
+from app.services.backend import (
+    PolicedCaller,
+    PolicySettings,
+    Readiness,
+    TerminalBackendError,
+    backend_settings_config,
+    binary_readiness,
+)
+from app.services.clip.base import ClipRequest
+from app.services.clip.fit import fit_to_shot
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings
+from app.services.media_fetch import check_media_url
+from app.services.publish.base import ObjectStore
+from app.services.registry import ConfigurationError, build
+
+BACKEND = "dashscope-i2v"
+SEED_MAX = 2_147_483_647
+PROMPT_MAX_CHARS = 800
+#: The input image's limits [doc]: each side 360–2000 px, at most 10 MB.
+IMAGE_SIDE_MIN, IMAGE_SIDE_MAX, IMAGE_MAX_BYTES = 360, 2000, 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class I2VModel:
+    """What one model accepts: clip lengths in seconds and output resolution tiers."""
+
+    durations: tuple[int, ...]
+    resolutions: tuple[str, ...] = ()
+
+
+#: Per model [doc model pages; not confirmed for every model — DASHSCOPE_I2V_DURATIONS overrides the lengths].
+I2V_MODELS = {
+    "wan2.5-i2v-preview": I2VModel((5, 10), ("480P", "720P", "1080P")),
+    "wan2.2-i2v-flash": I2VModel((5,), ("480P", "720P")),
+    "wan2.2-i2v-plus": I2VModel((5,), ("480P", "1080P")),
+    "wanx2.1-i2v-turbo": I2VModel((3, 4, 5), ("480P", "720P")),
+    "wanx2.1-i2v-plus": I2VModel((5,), ("720P",)),
+}
+
+
+class DashScopeVideoSettings(PolicySettings):
+    """Image-to-video knobs (env prefix DASHSCOPE_I2V_)."""
+
+    model_config = backend_settings_config("DASHSCOPE_I2V_")
+
+    MODEL: str = "wan2.5-i2v-preview"
+    RESOLUTION: str = "720P"
+    #: Comma list of clip lengths the model accepts, overriding the built-in table (e.g. "5,10").
+    DURATIONS: str = ""
+    NEGATIVE_PROMPT: str = "低质量, 模糊, 变形, 闪烁, 字幕, 水印"
+    #: data_uri: the keyframe inline as base64; url: uploaded to our object store and passed as its URL.
+    IMAGE_INPUT: Literal["data_uri", "url"] = "data_uri"
+    TASK_TIMEOUT_S: float = 840.0
+    TIMEOUT_S: float = 900.0
+    RETRIES: int = 1
+
+
+def model_spec(settings: DashScopeVideoSettings) -> I2VModel:
+    """The model's accepted lengths and tiers; ConfigurationError when RESOLUTION is not one of them."""
+    spec = I2V_MODELS.get(settings.MODEL, I2VModel((5,)))
+    if settings.DURATIONS.strip():
+        try:
+            durations = tuple(sorted(int(d) for d in settings.DURATIONS.split(",") if d.strip()))
+        except ValueError as exc:
+            raise ConfigurationError(f"DASHSCOPE_I2V_DURATIONS must list whole seconds: {exc}") from exc
+        spec = I2VModel(durations, spec.resolutions)
+    if spec.resolutions and settings.RESOLUTION not in spec.resolutions:
+        raise ConfigurationError(f"{settings.MODEL} renders {', '.join(spec.resolutions)}, not {settings.RESOLUTION!r} "
+                         "(DASHSCOPE_I2V_RESOLUTION)")
+    return spec
+
+
+def vendor_duration(durations: tuple[int, ...], requested: float) -> int:
+    """The clip length to ask for: the shortest accepted one covering `requested`, else the longest."""
+    covering = [d for d in sorted(durations) if d >= requested - 1e-6]
+    return covering[0] if covering else max(durations)
+
+
+def upload_size(width: int, height: int) -> tuple[int, int]:
+    """The keyframe size to send: scaled (aspect kept) so each side is within the vendor's 360–2000 px."""
+    scale = max(IMAGE_SIDE_MIN / min(width, height), 1.0)
+    scale = min(scale, IMAGE_SIDE_MAX / max(width, height))
+    return max(round(width * scale), 1), max(round(height * scale), 1)
+
+
+def i2v_call_args(request: ClipRequest, settings: DashScopeVideoSettings, spec: I2VModel,
+                  img_url: str) -> dict[str, Any]:
+    """Keyword arguments of `VideoSynthesis.async_call` for one clip."""
+    prompt = (request.prompts.get("zh") or request.prompt).strip()[:PROMPT_MAX_CHARS]
+    return {"model": settings.MODEL, "prompt": prompt or None, "img_url": img_url,
+            "negative_prompt": settings.NEGATIVE_PROMPT or None, "resolution": settings.RESOLUTION,
+            "duration": vendor_duration(spec.durations, request.duration), "seed": request.seed % (SEED_MAX + 1),
+            "prompt_extend": False, "extend_prompt": False, "watermark": False}
+
+
+def check_request(request: ClipRequest) -> None:
+    """Raise ValueError unless the request's size is even and positive and its fps and duration positive."""
+    w, h, fps = request.width, request.height, request.fps
+    if w <= 0 or h <= 0 or w % 2 or h % 2 or fps <= 0 or request.duration <= 0:
+        raise ValueError(f"need an even positive size, fps and duration; got {w}x{h} {fps} fps {request.duration} s")
+
+
+def data_uri(path: Path) -> str:
+    """The keyframe as a `data:image/...;base64,` URI within the vendor's size limits."""
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise TerminalBackendError(BACKEND, "bad_keyframe", f"the keyframe is not an image: {exc}") from exc
+    size = upload_size(*img.size)
+    if size != img.size:
+        img = img.resize(size, Image.Resampling.LANCZOS)
+    for fmt, mime, options in (("PNG", "image/png", {}), ("JPEG", "image/jpeg", {"quality": 90})):
+        buf = io.BytesIO()
+        img.save(buf, format=fmt, **options)
+        if buf.tell() <= IMAGE_MAX_BYTES:
+            return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode()}"
+    raise TerminalBackendError(BACKEND, "bad_keyframe", "the keyframe is over 10 MB even as JPEG")
+
+
+class DashScopeClipAnimator:
+    """ClipAnimator over DashScope wan image-to-video (wan2.5-i2v-preview, wanx2.1-i2v-turbo, …)."""
+
+    def __init__(self, account: DashScopeSettings, settings: DashScopeVideoSettings, *,
+                 store: ObjectStore | None = None, crf: int = 23, preset: str = "veryfast",
+                 ffmpeg_timeout_s: float = 600.0):
+        self.settings = settings
+        self.spec = model_spec(settings)
+        if settings.IMAGE_INPUT == "url" and store is None:
+            raise ConfigurationError("DASHSCOPE_I2V_IMAGE_INPUT=url needs an object store")
+        self.store = store
+        self.crf, self.preset, self.ffmpeg_timeout_s = crf, preset, ffmpeg_timeout_s
+        self.client = DashScopeClient(BACKEND, account)
+        self._call = PolicedCaller(BACKEND, settings.policy())
+
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`.
+
+        Raises:
+            TransientBackendError: throttled, 5xx, unreachable, or the task outlived TASK_TIMEOUT_S.
+            TerminalBackendError: the task FAILED (e.g. DataInspectionFailed), the request was refused,
+                or the result is not a video.
+        """
+        check_request(request)
+        img_url = await self._image_input(request.keyframe_path)
+        await self._call(lambda: self._animate(request, out_path, img_url))
+
+    async def _image_input(self, keyframe: Path) -> str:
+        if self.store is None:
+            return await asyncio.to_thread(data_uri, keyframe)
+        key = f"dashscope/i2v-inputs/{uuid.uuid4().hex}{keyframe.suffix or '.png'}"
+        await self.store.put_file(key, keyframe, "image/png")
+        try:
+            return check_media_url(self.store.url(key))
+        except ValueError as exc:
+            raise TerminalBackendError(BACKEND, "bad_image_url", f"the object store's URL: {exc}") from exc
+
+    async def _animate(self, request: ClipRequest, out_path: Path, img_url: str) -> None:
+        args = i2v_call_args(request, self.settings, self.spec, img_url)
+        output = await self.client.run_task(VideoSynthesis, timeout_s=self.settings.TASK_TIMEOUT_S, **args)
+        if not output.get("video_url"):
+            raise TerminalBackendError(BACKEND, "no_result", "the task SUCCEEDED without a video_url")
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        raw = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.download.mp4")
+        tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.mp4")
+        try:
+            await self.client.download(str(output["video_url"]), raw)
+            await fit_to_shot(raw, tmp, request, backend=BACKEND, crf=self.crf, preset=self.preset,
+                              timeout_s=self.ffmpeg_timeout_s)
+            tmp.replace(out_path)
+        finally:
+            raw.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+
+    async def ready(self) -> Readiness:
+        """Ready when ffmpeg is installed, the API key is set and DashScope answers with it."""
+        ffmpeg = binary_readiness("ffmpeg")
+        return ffmpeg if not ffmpeg.ready else await self.client.ready()
+
+
+def create(settings: Settings) -> DashScopeClipAnimator:
+    """The DashScope clip backend, configured from DASHSCOPE_* and DASHSCOPE_I2V_* variables (the object store
+    from the app settings when DASHSCOPE_I2V_IMAGE_INPUT=url)."""
+    video = DashScopeVideoSettings()
+    store = None
+    if video.IMAGE_INPUT == "url":
+        store = build("storage", settings.provider_for("storage"), settings)
+    return DashScopeClipAnimator(DashScopeSettings(), video, store=store, crf=settings.VIDEO_CRF,
+                                 preset=settings.VIDEO_PRESET, ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)

@@ -1,0 +1,142 @@
+"""Client of our HunyuanVideo-1.5 I2V server (HunyuanVideo-1.5/api.py): submit, poll, download, fit.
+
+  POST /v1/jobs                {image (base64), prompt, negative_prompt, num_frames (4k+1), steps?, seed}
+                               → 202 {job_id, status, …}; 429 queue_full; 503 model_loading; 422 invalid input
+  GET  /v1/jobs/{id}           queued / running (progress) / succeeded (video_url) / failed (error.code, .message)
+  GET  /v1/jobs/{id}/video     the MP4 (24 fps)
+  GET  /health                 status ok | loading | error
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+from pathlib import Path
+from typing import Any
+
+import httpx
+from loguru import logger
+
+from app.core.settings import Settings
+from app.services.backend import Readiness, TerminalBackendError, TransientBackendError, backend_settings_config
+from app.services.chain import describe
+from app.services.clip.base import ClipRequest
+from app.services.clip.vendor_task import VendorTaskAnimator, VendorTaskSettings
+from app.services.http_transport import transport_errors
+from app.services.local_server import raise_for_error
+
+NAME = "hunyuan"
+#: job failures worth another try: the server restarted while the job was queued or running
+TRANSIENT_JOB_CODES = {"interrupted"}
+
+
+class HunyuanSettings(VendorTaskSettings):
+    """HUNYUAN_* settings, from the environment (or .env) only; POLL_INTERVAL_S, REQUEST_TIMEOUT_S, RETRIES,
+    BACKOFF_BASE_S, BACKOFF_MAX_S and MAX_DOWNLOAD_BYTES keep VendorTaskSettings' defaults."""
+
+    model_config = backend_settings_config("HUNYUAN_")
+
+    BASE_URL: str = "http://127.0.0.1:8010"
+    NEGATIVE_PROMPT: str = ""
+    #: denoising steps; None = the server's default (50, or 8 for a step-distilled checkpoint)
+    STEPS: int | None = None
+    #: the server's output rate (HY_FPS) and frame cap (HY_MAX_FRAMES, 4k+1)
+    FPS: int = 24
+    MAX_FRAMES: int = 121
+    #: the whole job (submit → download), after which the shot falls back
+    JOB_TIMEOUT_S: float = 1800.0
+    CONCURRENCY: int = 1
+
+
+def frames_for(duration: float, fps: int, max_frames: int) -> int:
+    """The 4k+1 frame count covering `duration` s at `fps`: at least 5, at most `max_frames` (taken down to 4k+1)."""
+    needed = max(math.ceil(duration * fps - 1e-6), 1)
+    frames = 4 * max(math.ceil((needed - 1) / 4), 1) + 1
+    cap = 4 * ((max_frames - 1) // 4) + 1
+    return max(min(frames, cap), 5)
+
+
+def job_body(request: ClipRequest, image: bytes, cfg: HunyuanSettings) -> dict[str, Any]:
+    """The POST /v1/jobs body (the size is left to the server's bucket for the image's aspect ratio)."""
+    body: dict[str, Any] = {
+        "image": base64.b64encode(image).decode(),
+        "prompt": (request.prompts.get("en") or request.prompt).strip(),
+        "negative_prompt": cfg.NEGATIVE_PROMPT,
+        "num_frames": frames_for(request.duration, cfg.FPS, cfg.MAX_FRAMES),
+        "seed": request.seed,
+    }
+    if cfg.STEPS is not None:
+        body["steps"] = cfg.STEPS
+    return body
+
+
+def job_failure(job: dict[str, Any]) -> TerminalBackendError | TransientBackendError:
+    """The error a failed job reports."""
+    error = job.get("error") or {}
+    code, message = str(error.get("code") or "job_failed"), str(error.get("message") or "the job failed")
+    kind = TransientBackendError if code in TRANSIENT_JOB_CODES else TerminalBackendError
+    return kind(NAME, code, message)
+
+
+class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
+    """Clip backend on our HunyuanVideo-1.5 server; `animate` writes a silent H.264 clip fitted to the shot.
+
+    `animate` raises:
+        TerminalBackendError: the server refused the input (422/413) or the job failed (its code/message).
+        TransientBackendError: queue full (429), model loading (503), 5xx or timeouts after the retries;
+            `timeout` when the job is not done within HUNYUAN_JOB_TIMEOUT_S.
+    """
+
+    backend = NAME
+
+    def task_timeout_s(self) -> float:
+        return self.cfg.JOB_TIMEOUT_S
+
+    async def ready(self) -> Readiness:
+        """Ready when /health says the model is loaded."""
+        try:
+            async with self._client() as client:
+                health = raise_for_error(NAME, await client.get("/health")).json()
+        except (httpx.HTTPError, TerminalBackendError, TransientBackendError, ValueError) as exc:
+            return Readiness(ready=False, detail=f"{self.cfg.BASE_URL}/health: {describe(exc)}")
+        model = health.get("model") or {}
+        if health.get("status") == "ok":
+            return Readiness(ready=True, detail=f"{model.get('dir', 'model')} loaded on {model.get('device')}")
+        error = health.get("error") or {}
+        return Readiness(ready=False, detail=error.get("message") or f"model {health.get('status', 'unknown')}")
+
+    async def _produce(self, request: ClipRequest, raw: Path) -> None:
+        image = await asyncio.to_thread(request.keyframe_path.read_bytes)
+        body = job_body(request, image, self.cfg)
+        async with self._client() as client:
+            created = await self._request(lambda: self._json(client.post("/v1/jobs", json=body)))
+            job_id = created["job_id"]
+            logger.info("hunyuan job {} queued ({} frames)", job_id, body["num_frames"])
+            await self._wait(client, job_id)
+        video_url = f"{self.cfg.BASE_URL.rstrip('/')}/v1/jobs/{job_id}/video"  # the server's own, same base
+        await self._download(video_url, raw)
+
+    async def _wait(self, client: httpx.AsyncClient, job_id: str) -> None:
+        while True:
+            job = await self._request(lambda: self._json(client.get(f"/v1/jobs/{job_id}")))
+            if job.get("status") == "succeeded":
+                return
+            if job.get("status") == "failed":
+                raise job_failure(job)
+            await asyncio.sleep(self.cfg.POLL_INTERVAL_S)
+
+    async def _json(self, pending: Any) -> dict[str, Any]:
+        with transport_errors(NAME):
+            response = await pending
+        return raise_for_error(NAME, response).json()
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.cfg.BASE_URL.rstrip("/"), timeout=self.cfg.REQUEST_TIMEOUT_S)
+
+
+
+def create(settings: Settings) -> HunyuanAnimator:
+    """The HunyuanVideo-1.5 clip backend, from HUNYUAN_* settings (encoder settings from the main settings)."""
+    return HunyuanAnimator(HunyuanSettings(), crf=settings.VIDEO_CRF, preset=settings.VIDEO_PRESET,
+                           ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)

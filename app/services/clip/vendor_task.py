@@ -1,0 +1,65 @@
+"""What the clip backends on a vendor's task API share (Pixverse, our HunyuanVideo-1.5 server).
+
+One clip is one vendor task: submit, poll, download the result at once (its URL may expire), then fit
+it to the shot. The whole task runs under one policy (CONCURRENCY tasks at once, bounded by the
+backend's task timeout, not retried as a whole); each HTTP request of it under another
+(REQUEST_TIMEOUT_S, transient failures retried RETRIES times with backoff).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
+
+from app.services.backend import CallPolicy, PolicedCaller, RetrySettings
+from app.services.clip.base import ClipRequest
+from app.services.clip.fit import generate_and_fit
+from app.services.media_fetch import DEFAULT_MAX_BYTES, download
+
+
+class VendorTaskSettings(RetrySettings):
+    """The knobs every vendor-task backend has (each names its whole-task timeout itself)."""
+
+    POLL_INTERVAL_S: float = 2.0
+    #: one HTTP request; a transient failure of one request is retried RETRIES times
+    REQUEST_TIMEOUT_S: float = 30.0
+    MAX_DOWNLOAD_BYTES: int = DEFAULT_MAX_BYTES
+
+
+SettingsT = TypeVar("SettingsT", bound=VendorTaskSettings)
+
+
+class VendorTaskAnimator(ABC, Generic[SettingsT]):
+    """A clip backend whose `_produce` runs one vendor task and writes the vendor's clip to a file."""
+
+    #: the backend's name, in errors and in the hidden name of the vendor's clip
+    backend: ClassVar[str]
+
+    def __init__(self, cfg: SettingsT, *, crf: int = 23, preset: str = "veryfast", ffmpeg_timeout_s: float = 600.0):
+        self.cfg = cfg
+        self.crf, self.preset, self.ffmpeg_timeout_s = crf, preset, ffmpeg_timeout_s
+        self._task = PolicedCaller(self.backend, CallPolicy(concurrency=cfg.CONCURRENCY,
+                                                            timeout_s=self.task_timeout_s(), retries=0))
+        self._request = PolicedCaller(self.backend, cfg.call_policy(timeout_s=cfg.REQUEST_TIMEOUT_S, concurrency=1000))
+
+    @abstractmethod
+    def task_timeout_s(self) -> float:
+        """The limit of the whole task (upload or submit → download), after which the shot falls back."""
+
+    @abstractmethod
+    async def _produce(self, request: ClipRequest, raw: Path) -> None:
+        """Run the vendor's task for `request`; write its clip to `raw` (with `_download`)."""
+
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path` (errors: see the subclass)."""
+        raw = out_path.with_name(f".{out_path.stem}.{self.backend}-{uuid.uuid4().hex[:8]}.mp4")
+        await generate_and_fit(lambda: self._task(lambda: self._produce(request, raw)), raw, out_path, request,
+                               backend=self.backend, crf=self.crf, preset=self.preset,
+                               timeout_s=self.ffmpeg_timeout_s)
+
+    async def _download(self, url: str, raw: Path) -> None:
+        """Fetch the task's result to `raw` at once, as one request of the task."""
+        await self._request(lambda: download(url, raw, backend=self.backend, max_bytes=self.cfg.MAX_DOWNLOAD_BYTES,
+                                             timeout_s=self.cfg.REQUEST_TIMEOUT_S))

@@ -1,0 +1,244 @@
+"""Narration from DashScope CosyVoice through the SDK's `tts_v2.SpeechSynthesizer` (a duplex WebSocket task:
+run-task → task-started → continue-task → finish-task → binary audio frames → task-finished).
+
+The audio is written as a 16-bit mono WAV of exactly what was spoken: it is never padded, because the clips are
+fitted to the narration, not the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+import threading
+import uuid
+import wave
+from pathlib import Path
+from typing import Literal
+
+import dashscope
+from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
+
+from app.core.settings import Settings
+from app.services.backend import (
+    BackendError,
+    PolicedCaller,
+    PolicySettings,
+    Readiness,
+    TerminalBackendError,
+    TransientBackendError,
+    backend_settings_config,
+    binary_readiness,
+)
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error
+from app.services.ffmpeg import FFmpegError, run_ffmpeg
+from app.services.narration.base import SpeechRequest
+from app.services.registry import ConfigurationError
+
+BACKEND = "dashscope-tts"
+_KEY_LOCK = threading.Lock()
+
+
+class DashScopeSpeechSettings(PolicySettings):
+    """CosyVoice knobs (env prefix DASHSCOPE_TTS_)."""
+
+    model_config = backend_settings_config("DASHSCOPE_TTS_")
+
+    MODEL: str = "cosyvoice-v2"
+    #: Must belong to MODEL's generation: cosyvoice-v2 ↔ *_v2 voices, cosyvoice-v1 ↔ unsuffixed ones.
+    VOICE: str = "longxiaochun_v2"
+    #: What is asked of the server: wav and pcm are stored as they come, mp3 is converted with ffmpeg.
+    FORMAT: Literal["wav", "pcm", "mp3"] = "wav"
+    SAMPLE_RATE: int = 24000
+    VOLUME: int = 50
+    TIMEOUT_S: float = 60.0
+
+
+# --- pure ------------------------------------------------------------------------------------------------
+
+
+def model_generation(model: str) -> int | None:
+    """2 for cosyvoice-v2, 3 for cosyvoice-v3-flash …; None for a name that is no CosyVoice model."""
+    match = re.fullmatch(r"cosyvoice-v(\d+)(?:-[a-z0-9.]+)*", model)
+    return int(match.group(1)) if match else None
+
+
+def voice_generation(voice: str) -> int | None:
+    """The generation a voice is marked for: `_v2` suffix (longxiaochun_v2) or a cloned `cosyvoice-v2-…` id."""
+    match = re.search(r"_v(\d+)$", voice) or re.match(r"cosyvoice-v(\d+)-", voice)
+    return int(match.group(1)) if match else None
+
+
+def voice_mismatch(model: str, voice: str) -> str | None:
+    """Why `voice` cannot speak with `model`, or None when the pair fits."""
+    generation = model_generation(model)
+    if generation is None:
+        return f"{model!r} is not a CosyVoice model (cosyvoice-v1, cosyvoice-v2, cosyvoice-v3-flash, …)"
+    marked = voice_generation(voice)
+    if not voice.strip():
+        return "no voice is set"
+    if generation == 1 and marked is not None:
+        return f"cosyvoice-v1 speaks the unsuffixed voices (e.g. longxiaochun), not {voice!r}"
+    if generation == 2 and marked != 2:
+        return f"cosyvoice-v2 speaks only v2 voices (e.g. longxiaochun_v2), not {voice!r}"
+    if generation >= 3 and marked is not None and marked != generation:
+        return f"{model} cannot speak the v{marked} voice {voice!r}"
+    return None
+
+
+def audio_format(fmt: str, sample_rate: int) -> AudioFormat:
+    """The SDK's AudioFormat member for a format and sample rate; ValueError when there is none."""
+    for member in AudioFormat:
+        if member.format == fmt and member.sample_rate == sample_rate:
+            return member
+    rates = sorted({m.sample_rate for m in AudioFormat if m.format == fmt})
+    raise ValueError(f"{fmt} is offered at {', '.join(map(str, rates))} Hz, not {sample_rate}")
+
+
+def pcm_of_wav(data: bytes) -> tuple[bytes, int, int, int]:
+    """(PCM, sample rate, channels, sample width) of a streamed WAV. Everything after the `data` chunk header is
+    taken as audio: a header written before the audio was known cannot be trusted with the lengths."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE stream")
+    pos, fmt = 12, None
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        if chunk == b"fmt ":
+            tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[pos + 8:pos + 24])
+            if tag != 1:
+                raise ValueError(f"WAV is not PCM (format tag {tag})")
+            fmt = (rate, channels, bits // 8)
+        elif chunk == b"data":
+            if fmt is None:
+                raise ValueError("WAV data before its fmt chunk")
+            return data[pos + 8:], *fmt
+        pos += 8 + size + (size & 1)
+    raise ValueError("WAV without a data chunk")
+
+
+def write_wav(path: Path, pcm: bytes, *, rate: int, channels: int = 1, width: int = 2) -> float:
+    """Write PCM as a WAV file; return its duration in seconds."""
+    frame = channels * width
+    pcm = pcm[: len(pcm) - len(pcm) % frame]
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return len(pcm) / frame / rate
+
+
+def speech_rate(speed: float) -> float:
+    """The SDK's speech_rate for a speed factor, within the accepted 0.5–2.0."""
+    return min(max(speed, 0.5), 2.0)
+
+
+# --- I/O -------------------------------------------------------------------------------------------------
+
+
+def new_synthesizer(api_key: str, **kwargs) -> SpeechSynthesizer:
+    """A SpeechSynthesizer using `api_key`. tts_v2 takes its key only from the module global `dashscope.api_key`,
+    read once at construction: it is set for that moment under a lock and then put back, so other SDK users in
+    this process (the Qwen backend passes its key per call) see no change."""
+    with _KEY_LOCK:
+        previous = dashscope.api_key
+        dashscope.api_key = api_key
+        try:
+            return SpeechSynthesizer(**kwargs)
+        finally:
+            dashscope.api_key = previous
+
+
+class DashScopeSpeaker:
+    """Speaker over DashScope CosyVoice; the model/voice pair is checked when the backend is built."""
+
+    def __init__(self, account: DashScopeSettings, settings: DashScopeSpeechSettings):
+        problem = voice_mismatch(settings.MODEL, settings.VOICE)
+        if problem:
+            raise ConfigurationError(f"DASHSCOPE_TTS_MODEL/VOICE: {problem}")
+        try:
+            self.format = audio_format(settings.FORMAT, settings.SAMPLE_RATE)
+        except ValueError as exc:
+            raise ConfigurationError(f"DASHSCOPE_TTS_FORMAT/SAMPLE_RATE: {exc}") from exc
+        self.account, self.settings = account, settings
+        self.client = DashScopeClient(BACKEND, account)
+        self._call = PolicedCaller(BACKEND, settings.policy())
+
+    async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
+        """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds.
+
+        Raises:
+            TransientBackendError: throttled, unreachable, or no audio within TIMEOUT_S.
+            TerminalBackendError: task-failed (e.g. InvalidParameter), or request.voice does not fit the model.
+        """
+        text = request.text.strip()
+        if not text:
+            raise TerminalBackendError(BACKEND, "empty_text", "cannot synthesize empty text")
+        voice = request.voice or self.settings.VOICE
+        if problem := voice_mismatch(self.settings.MODEL, voice):
+            raise TerminalBackendError(BACKEND, "voice_mismatch", problem)
+        return await self._call(lambda: self._synthesize(text, voice, request.speed, out_path))
+
+    async def _synthesize(self, text: str, voice: str, speed: float, out_path: Path) -> float:
+        api_key = self.client.api_key()
+        try:
+            audio = await asyncio.to_thread(self._speak, api_key, text, voice, speed)
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise sdk_error(BACKEND, exc) from exc
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.wav")
+        try:
+            duration = await self._to_wav(audio, tmp)
+            if duration <= 0:
+                raise TransientBackendError(BACKEND, "no_audio", "the task finished without audio")
+            tmp.replace(out_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return duration
+
+    def _speak(self, api_key: str, text: str, voice: str, speed: float) -> bytes:
+        synth = new_synthesizer(
+            api_key, model=self.settings.MODEL, voice=voice, format=self.format, volume=self.settings.VOLUME,
+            speech_rate=speech_rate(speed), url=self.account.BASE_WS_URL, workspace=self.account.WORKSPACE or None,
+        )
+        return synth.call(text, timeout_millis=int(self.settings.TIMEOUT_S * 1000)) or b""
+
+    async def _to_wav(self, audio: bytes, path: Path) -> float:
+        fmt = self.settings.FORMAT
+        if not audio:
+            return 0.0
+        try:
+            if fmt == "pcm":
+                return write_wav(path, audio, rate=self.settings.SAMPLE_RATE)
+            if fmt == "wav":
+                pcm, rate, channels, width = pcm_of_wav(audio)
+                return write_wav(path, pcm, rate=rate, channels=channels, width=width)
+            return await self._mp3_to_wav(audio, path)
+        except (ValueError, wave.Error, struct.error) as exc:
+            raise TerminalBackendError(BACKEND, "bad_audio", f"unusable {fmt} audio: {exc}") from exc
+
+    async def _mp3_to_wav(self, audio: bytes, path: Path) -> float:
+        mp3 = path.with_suffix(".mp3")
+        try:
+            mp3.write_bytes(audio)
+            await run_ffmpeg(["-i", str(mp3), "-ac", "1", "-ar", str(self.settings.SAMPLE_RATE),
+                              "-c:a", "pcm_s16le", "-f", "wav", str(path)], timeout_s=60)
+        except FFmpegError as exc:
+            raise ValueError(exc.stderr_tail[-300:]) from exc
+        finally:
+            mp3.unlink(missing_ok=True)
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+
+    async def ready(self) -> Readiness:
+        """Ready when the API key is set and DashScope answers with it (and ffmpeg is there for mp3)."""
+        if self.settings.FORMAT == "mp3" and not (ffmpeg := binary_readiness("ffmpeg")).ready:
+            return ffmpeg
+        return await self.client.ready()
+
+
+def create(settings: Settings) -> DashScopeSpeaker:  # noqa: ARG001 - configured from DASHSCOPE_* env
+    """The DashScope speech backend, configured from DASHSCOPE_* and DASHSCOPE_TTS_* variables."""
+    return DashScopeSpeaker(DashScopeSettings(), DashScopeSpeechSettings())

@@ -1,0 +1,1 @@
+"""The words both planners share: language detection, vocabulary, camera terms, cues."""

@@ -1,0 +1,1 @@
+"""LLM storyboard planners (Ollama, DashScope Qwen): prompts, validated replies, assembly."""

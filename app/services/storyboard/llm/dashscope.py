@@ -1,0 +1,104 @@
+"""The `dashscope` LLM backend: storyboards from DashScope Qwen (qwen-plus) through the `dashscope` SDK.
+
+Each call is `AioGeneration.call` (the native text-generation endpoint) with `result_format="message"`
+and JSON mode (`response_format={"type": "json_object"}`, which needs the word "json" in the prompt),
+thinking off. The account (key, region base URL, workspace) is the shared `DashScopeSettings`; the base
+URL goes with every call as `base_address`, so the SDK's module globals are never touched. Errors map
+as for every DashScope backend: Throttling / 429 / 5xx transient, DataInspectionFailed (moderation),
+InvalidApiKey and other 4xx terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from dashscope.aigc.generation import AioGeneration
+
+from app.core.settings import Settings
+from app.services.backend import BackendError, PolicySettings, Readiness, TransientBackendError, backend_settings_config
+from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error, vendor_error
+from app.services.storyboard.llm.chat import ChatPlanner
+from app.services.storyboard.llm.prompts import Message
+
+NAME = "dashscope"
+
+
+class QwenSettings(PolicySettings):
+    """DASHSCOPE_LLM_* settings: the model, its sampling, and the call policy."""
+
+    model_config = backend_settings_config("DASHSCOPE_LLM_")
+
+    MODEL: str = "qwen-plus"
+    TEMPERATURE: float = 0.7
+    SEED: int | None = None
+    MAX_TOKENS: int = 8000
+    CONCURRENCY: int = 4
+    TIMEOUT_S: float = 180.0
+    #: how many times an invalid storyboard is sent back with its validation error
+    REPLY_RETRIES: int = 2
+
+
+class QwenPlanner(ChatPlanner):
+    """StoryboardPlanner on DashScope Qwen."""
+
+    def __init__(self, settings: QwenSettings, account: DashScopeSettings):
+        super().__init__(NAME, settings.policy(), settings.REPLY_RETRIES)
+        self.settings = settings
+        self.account = DashScopeClient(NAME, account)
+
+    async def complete(self, messages: list[Message], schema: dict[str, Any]) -> str:  # noqa: ARG002
+        """One JSON-mode generation (the schema is described in the prompt; JSON mode takes none)."""
+        arguments = generation_arguments(self.settings, self.account.settings, messages)
+        try:
+            rsp = await AioGeneration.call(api_key=self.account.api_key(), **arguments)
+        except BackendError:
+            raise
+        except aiohttp.ClientError as exc:
+            raise TransientBackendError(NAME, "unreachable", f"cannot reach DashScope: {type(exc).__name__}") from exc
+        except Exception as exc:
+            raise sdk_error(NAME, exc) from exc
+        if rsp.status_code != 200:
+            raise vendor_error(NAME, rsp.status_code, rsp.code, rsp.message, rsp.request_id)
+        return reply_text(rsp.output or {})
+
+    async def ready(self) -> Readiness:
+        """Ready when the key is set and DashScope accepts it (a task lookup, as for the other DashScope
+        backends; a generation would cost tokens)."""
+        return await self.account.ready()
+
+
+def generation_arguments(settings: QwenSettings, account: DashScopeSettings,
+                         messages: list[Message]) -> dict[str, Any]:
+    """The keyword arguments of `AioGeneration.call` for one storyboard request (without the key)."""
+    arguments: dict[str, Any] = {
+        "model": settings.MODEL,
+        "messages": messages,
+        "result_format": "message",
+        "response_format": {"type": "json_object"},
+        "enable_thinking": False,
+        "temperature": settings.TEMPERATURE,
+        "max_tokens": settings.MAX_TOKENS,
+        "base_address": account.BASE_HTTP_URL,
+        "request_timeout": int(settings.TIMEOUT_S),
+    }
+    if settings.SEED is not None:
+        arguments["seed"] = settings.SEED
+    if account.WORKSPACE:
+        arguments["workspace"] = account.WORKSPACE
+    return arguments
+
+
+def reply_text(output: Mapping[str, Any]) -> str:
+    """The assistant's text in a generation `output` (message format, or the older text format)."""
+    choices = output.get("choices") or []
+    if choices:
+        message = choices[0].get("message") or {}
+        return str(message.get("content") or "")
+    return str(output.get("text") or "")
+
+
+def create(settings: Settings | None) -> QwenPlanner:  # noqa: ARG001 - the factory signature is fixed
+    """Factory for the `dashscope` LLM backend: DASHSCOPE_* account, DASHSCOPE_LLM_* model settings."""
+    return QwenPlanner(QwenSettings(), DashScopeSettings())

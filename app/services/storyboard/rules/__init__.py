@@ -1,0 +1,1 @@
+"""The embedded rule-based storyboard planner (no model, no network)."""
