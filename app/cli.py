@@ -16,8 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.core.settings import get_settings
-
 cli = typer.Typer(add_completion=False, help="Story2Video model service")
 console = Console()
 EXAMPLE = Path(__file__).resolve().parent.parent / "example" / "stories" / "puppy_zh.json"
@@ -113,5 +111,4 @@ def _free_port() -> int:
 
 
 if __name__ == "__main__":
-    get_settings()
     cli()

@@ -14,14 +14,14 @@ from loguru import logger
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
+from app.api.presenter import Presenter
 from app.api.routes import router
 from app.core.logging import configure_logging
-from app.core.settings import Settings, get_settings
+from app.core.settings import Settings
 from app.services.callbacks.outbox import Outbox
 from app.services.pipeline.admission import Admission
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.runner import JobRunner
-from app.services.presenter import Presenter
 from app.services.publish.local import media_dir
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
@@ -29,22 +29,22 @@ from app.state.store import StateStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging(settings.LOG_LEVEL)
+    settings = settings or Settings()
+    configure_logging(settings.server.LOG_LEVEL)
     providers = build_providers(settings)  # fails fast on a misnamed backend
-    store = StateStore(settings.DATA_DIR)
+    store = StateStore(settings.state.DATA_DIR)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         outbox = Outbox(settings)
         ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox)
-        presenter = Presenter(providers.storage, settings)
-        runner = JobRunner(ctx, presenter)
+        presenter = Presenter(providers.publish, settings)
+        runner = JobRunner(ctx, presenter.result)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
         outbox_task = asyncio.create_task(outbox.run(), name="outbox")
         resumed = await runner.resume_pending()
-        logger.info("ready on {} (resumed {} operations)", settings.public_base_url, resumed)
+        logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
         try:
             yield
         finally:
@@ -52,12 +52,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outbox_task.cancel()
             await asyncio.gather(outbox_task, return_exceptions=True)
             await outbox.aclose()
+            await providers.aclose()
 
     app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
                               "`/api/v1/operations/{id}` or receive signed callbacks.")
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.server.MAX_BODY_BYTES)
     app.include_router(router)
     published = media_dir(settings)
     published.mkdir(parents=True, exist_ok=True)
@@ -78,9 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def serve(settings: Settings | None = None) -> None:
-    settings = settings or get_settings()
+    settings = settings or Settings()
     app = create_app(settings)
-    uvicorn.run(app, host=settings.bind_host, port=settings.PORT, log_config=None)
+    uvicorn.run(app, host=settings.server.bind_host, port=settings.server.PORT, log_config=None)
 
 
 if __name__ == "__main__":

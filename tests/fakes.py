@@ -6,9 +6,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from app.core.errors import StageError
+from app.core.errors import StageError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import Readiness, TransientBackendError
+from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.kenburns import KenBurnsAnimator
 

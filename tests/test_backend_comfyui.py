@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from app.core.errors import TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import TerminalBackendError, TransientBackendError
+from app.core.settings.comfyui import ComfyImageSettings, ComfyUISettings, ComfyVideoSettings
 from app.services.clip.base import ClipRequest
-from app.services.clip.comfyui import ComfyClipAnimator, ComfyVideoSettings
+from app.services.clip.comfyui import ComfyClipAnimator
 from app.services.comfyui.client import ComfyClient
-from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import Values, load_workflow, patch
 from app.services.keyframe.base import KeyframeRequest
-from app.services.keyframe.comfyui import ComfyImageSettings, ComfyKeyframeRenderer
+from app.services.keyframe.comfyui import ComfyKeyframeRenderer
 from app.services.registry import build
 from tests.doubles.comfyui import ComfyDouble
 from tests.doubles.serving import serve_in_thread

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from dashscope.api_entities.aio_session import close_shared_aio_session
 
+from app.core.errors import TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
+from app.core.settings.dashscope import DashScopeSettings
+from app.core.settings.storyboard import QwenSettings
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
-from app.services.backend import TerminalBackendError, TransientBackendError
-from app.services.dashscope_common import DashScopeSettings
 from app.services.registry import build
-from app.services.storyboard.llm.dashscope import QwenPlanner, QwenSettings
+from app.services.storyboard.llm.dashscope import QwenPlanner
 from tests.doubles.dashscope_qwen import GENERATION, QwenDouble, moderated, serve_qwen, throttled
 from tests.doubles.llm_script import FOX_LOOK, Hang, Reply
 

@@ -18,26 +18,23 @@ from pydantic import SecretStr
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from app.core.errors import ConfigurationError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import TerminalBackendError, TransientBackendError
-from app.services.clip.base import ClipRequest
-from app.services.clip.dashscope import DashScopeClipAnimator, DashScopeVideoSettings, vendor_duration
-from app.services.dashscope_common import (
+from app.core.settings.dashscope import (
+    DashScopeImageSettings,
     DashScopeSettings,
-    probe_readiness,
-    vendor_error,
-)
-from app.services.keyframe.base import KeyframeRequest
-from app.services.keyframe.dashscope import DashScopeImageSettings, DashScopeKeyframeRenderer, t2i_size
-from app.services.narration.base import SpeechRequest
-from app.services.narration.dashscope import (
-    DashScopeSpeaker,
     DashScopeSpeechSettings,
-    pcm_of_wav,
-    voice_mismatch,
+    DashScopeVideoSettings,
 )
+from app.services.clip.base import ClipRequest
+from app.services.clip.dashscope import DashScopeClipAnimator, vendor_duration
+from app.services.dashscope_common import probe_readiness, vendor_error
+from app.services.keyframe.base import KeyframeRequest
+from app.services.keyframe.dashscope import DashScopeKeyframeRenderer, t2i_size
+from app.services.narration.base import SpeechRequest
+from app.services.narration.dashscope import DashScopeSpeaker, pcm_of_wav, voice_mismatch
 from app.services.publish.local import LocalObjectStore
-from app.services.registry import ConfigurationError, build
+from app.services.registry import build
 from tests.doubles.dashscope import WS_PATH, DashScopeDouble, speech
 from tests.doubles.serving import serve_in_thread
 from tests.media import probe, stream

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.services.backend import TerminalBackendError, TransientBackendError
+from app.core.errors import TerminalBackendError, TransientBackendError
+from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings
 from app.services.clip.base import ClipRequest
-from app.services.clip.hunyuan import HunyuanAnimator, HunyuanSettings, frames_for
+from app.services.clip.hunyuan import HunyuanAnimator, frames_for
 from app.services.narration.base import SpeechRequest
-from app.services.narration.cosyvoice import CosyVoiceSettings, CosyVoiceSpeaker, tts_body, wav_seconds
+from app.services.narration.cosyvoice import CosyVoiceSpeaker, tts_body, wav_seconds
 from tests.by_path import import_by_path
 from tests.doubles import cosyvoice as cosy_double
 from tests.doubles import hunyuan as hy_double

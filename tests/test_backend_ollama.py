@@ -10,14 +10,15 @@ import httpx
 import ollama
 import pytest
 
+from app.core.errors import ReplyError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
+from app.core.settings.storyboard import OllamaSettings
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
-from app.services.backend import TerminalBackendError, TransientBackendError
 from app.services.chain import NamedBackend, StageChain
 from app.services.registry import build
 from app.services.storyboard.llm.chat import REVISION_SCHEMA, STORYBOARD_SCHEMA
-from app.services.storyboard.llm.ollama import OllamaPlanner, OllamaSettings
-from app.services.storyboard.llm.reply import ReplyError, parse_storyboard_reply
+from app.services.storyboard.llm.ollama import OllamaPlanner
+from app.services.storyboard.llm.reply import parse_storyboard_reply
 from app.services.storyboard.rules.planner import create as embedded_planner
 from tests.doubles.llm_script import FOX_LOOK, MOTHER_LOOK, Fail, Hang, Reply, upstream_capture
 from tests.doubles.ollama import OllamaDouble, serve_ollama

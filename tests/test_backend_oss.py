@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from app.services.backend import TerminalBackendError, TransientBackendError
-from app.services.publish.oss import OssObjectStore, OssSettings, check_key, public_url
+from app.core.errors import TerminalBackendError, TransientBackendError
+from app.core.settings.vendors import OssSettings
+from app.services.publish.oss import OssObjectStore, check_key, public_url
 from tests.doubles.oss import OssDouble, serve_oss
 
 KEY = "users/u1/stories/s1/shots/shot_01/keyframe.png"

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.services.backend import TerminalBackendError, TransientBackendError
+from app.core.errors import TerminalBackendError, TransientBackendError
+from app.core.settings.vendors import PixverseSettings
 from app.services.clip.base import ClipRequest
-from app.services.clip.pixverse import PixverseAnimator, PixverseSettings, generate_body, pick_duration
+from app.services.clip.pixverse import PixverseAnimator, generate_body, pick_duration
 from app.services.clip.pixverse_errors import envelope_error, status_error
 from tests.doubles.pixverse import PixverseDouble, serve_pixverse
 from tests.media import probe, stream

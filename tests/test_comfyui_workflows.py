@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services.backend import TerminalBackendError, TransientBackendError
+from app.core.errors import TerminalBackendError, TransientBackendError, WorkflowError
+from app.core.settings.comfyui import ComfyUISettings
 from app.services.clip.base import ClipRequest
 from app.services.clip.comfyui import clip_prompt
 from app.services.comfyui.hosts import HostBoard, hosts_readiness
@@ -20,12 +21,10 @@ from app.services.comfyui.protocol import (
     read_ws_event,
     ws_url,
 )
-from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import (
     IMAGE_MARKS,
     VIDEO_MARKS,
     Values,
-    WorkflowError,
     fit_size,
     frame_count,
     load_workflow,

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import InvalidInput
-from app.core.settings import Settings, get_settings
-from app.models.requests import RenderVideoRequest
+from app.core.errors import ComposeInputError, InvalidInput
+from app.core.settings import Settings
+from app.models import freshness as fp
+from app.models.requests import RenderVideoRequest, check_music_name
 from app.models.story import Asset, FinalVideo, Shot, Story
-from app.services.compose import ComposeInputError, ComposeOptions, ShotMedia, compose_story
+from app.services.compose import ComposeOptions, ShotMedia, compose_story
 from app.services.compose.engine import validate_inputs
-from app.services.pipeline import fingerprints as fp
 from app.services.pipeline.render import CompositionProgress, render_options
 from tests.media import probe, stream_duration
 from tests.server import wait_for
@@ -29,9 +29,7 @@ def music_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     (folder / "calm piano.mp3").write_bytes(b"x")
     monkeypatch.setenv("MUSIC_DIR", str(folder))
-    get_settings.cache_clear()
-    yield folder
-    get_settings.cache_clear()
+    return folder
 
 
 def test_options_follow_the_settings() -> None:
@@ -40,14 +38,14 @@ def test_options_follow_the_settings() -> None:
                         VIDEO_FIT="crop", SHORT_CLIP="slow", SHORT_CLIP_MAX_SLOWDOWN=1.5, CLIP_AUDIO=False,
                         CLIP_AUDIO_DB=-20, TRANSITION="fadeblack", TRANSITION_S=0.8, MUSIC_LU=-14, MUSIC_DUCK_DB=9,
                         MUSIC_FADE_S=3, LOUDNESS_LUFS=-23, TRUE_PEAK_DB=-2)  # fmt: skip
-    assert ComposeOptions.from_settings(settings) == ComposeOptions(
+    assert settings.compose == ComposeOptions(
         width=720, height=1280, fps=30, crf=18, preset="medium", burn_subtitles=False, font="Some Font",
         timeout_s=42, fit="crop", short_clip="slow", max_slowdown=1.5, clip_audio=False, clip_audio_db=-20,
         transition="fadeblack", transition_s=0.8, music_lu=-14, music_duck_db=9, music_fade_s=3,
         loudness_lufs=-23, true_peak_db=-2,
     )  # fmt: skip
-    assert ComposeOptions() == ComposeOptions.from_settings(Settings(_env_file=None))
-    assert ComposeOptions.from_settings(Settings(_env_file=None), transition="crossfade").transition == "crossfade"
+    assert ComposeOptions() == Settings(_env_file=None).compose
+    assert Settings(_env_file=None).compose.with_changes(transition="crossfade").transition == "crossfade"
 
 
 def test_validation_rejects_unusable_shots_and_missing_music(tmp_path: Path) -> None:
@@ -85,15 +83,15 @@ def test_odd_sizes_and_unknown_transitions_are_rejected() -> None:
         ComposeOptions(transition="wipe")
 
 
-@pytest.mark.usefixtures("music_dir")
-def test_render_requests_name_music_from_the_folder_only() -> None:
+def test_render_requests_name_music_from_the_folder_only(music_dir: Path) -> None:
     ok = RenderVideoRequest(**IDS, bgm="calm piano.mp3", transition="crossfade", resolution="1080p")
+    check_music_name(ok.bgm, music_dir)
     assert ok.composition() == {"bgm": "calm piano.mp3", "transition": "crossfade", "resolution": "1080p"}
     assert RenderVideoRequest(**IDS, bgm="none").bgm == "none"
     assert RenderVideoRequest(**IDS).composition() == {}
     for bad in ("missing.mp3", "../music/calm piano.mp3", ".hidden.mp3", "calm piano.txt"):
         with pytest.raises(InvalidInput) as caught:
-            RenderVideoRequest(**IDS, bgm=bad)
+            check_music_name(RenderVideoRequest(**IDS, bgm=bad).bgm, music_dir)
         assert caught.value.code == "bgm_not_found" and caught.value.status_code == 422
         assert caught.value.details == {"available": ["calm piano.mp3"]}
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from app.core.errors import FFmpegError
 from app.services.compose import ComposeOptions, ShotMedia, compose_story
-from app.services.ffmpeg import FFmpegError, ffmpeg_argv, run_ffmpeg, run_ffmpeg_piped
+from app.services.ffmpeg import ffmpeg_argv, run_ffmpeg, run_ffmpeg_piped
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app.core.errors import SpeechError
 from app.core.settings import Settings
-from app.services.narration.base import SpeechRequest, TTSError
+from app.services.narration.base import SpeechRequest
 from app.services.narration.espeak import (
     EspeakSpeaker,
     create,
@@ -87,13 +88,13 @@ async def test_empty_text_is_rejected(tmp_path: Path, text: str):
 
 async def test_missing_binary_is_a_clear_error(tmp_path: Path):
     speaker = EspeakSpeaker(binary="espeak-ng-definitely-missing")
-    with pytest.raises(TTSError, match="not installed"):
+    with pytest.raises(SpeechError, match="not installed"):
         await speaker.synthesize(SpeechRequest(text="hello", language="en"), tmp_path / "x.wav")
 
 
 async def test_espeak_failure_is_a_tts_error(tmp_path: Path):
     speaker = EspeakSpeaker(en_voice="nosuchvoice")
-    with pytest.raises(TTSError, match="failed"):
+    with pytest.raises(SpeechError, match="failed"):
         await speaker.synthesize(SpeechRequest(text="hello", language="en"), tmp_path / "x.wav")
     assert list(tmp_path.iterdir()) == []
 

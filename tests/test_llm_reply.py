@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from app.core.errors import ReplyError
 from app.models.story import Shot
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
 from app.services.storyboard.language.vocab import TONES
@@ -13,7 +14,6 @@ from app.services.storyboard.llm.assemble import merge_edit, needs_new_picture, 
 from app.services.storyboard.llm.chat import STORYBOARD_SCHEMA
 from app.services.storyboard.llm.prompts import NARRATION_LIMIT, feedback_messages, plan_messages, revise_messages
 from app.services.storyboard.llm.reply import (
-    ReplyError,
     extract_json,
     parse_revision_reply,
     parse_storyboard_reply,

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 
-from app.services.backend import TerminalBackendError, TransientBackendError
+from app.core.errors import TerminalBackendError, TransientBackendError
 from app.services.clip.fit import fit_args, fit_clip
 from app.services.media_fetch import check_media_url, download
 from tests.doubles.clips import make_clip

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from app.api.presenter import Presenter
 from app.core.errors import ApiError
 from app.services.pipeline.admission import Admission
-from app.services.presenter import Presenter
 from app.state.store import StateStore
 
 
@@ -30,7 +30,7 @@ def get_presenter(request: Request) -> Presenter:
 
 
 def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    expected = request.app.state.settings.API_KEY
+    expected = request.app.state.settings.server.API_KEY
     if expected is None:
         return
     token = (authorization or "").removeprefix("Bearer ").strip()

@@ -1,26 +1,54 @@
-"""Errors with a stable machine code, mapped to HTTP at the API boundary.
+"""One error tree: every failure carries a stable machine `code` and a message safe to show a client.
 
-ApiError                       → its own status, `{code, message, details?}`
-├── InvalidInput (422)         bad ids, missing or oversized fields
-├── NotFound (404)             unknown or another user's story, unknown shot or operation
-├── Conflict (409)             idempotency mismatch, story taken
-└── PreconditionFailed (409)   e.g. render of a story without a storyboard
-
-StageError is raised inside the pipeline and recorded in the operation, never sent as HTTP.
+ServiceError                        code, message, retryable
+├── ApiError                        → HTTP `{code, message, details?}` at the API boundary
+│   ├── InvalidInput (422)          bad ids, missing or oversized fields, unknown music
+│   ├── Unauthorized (401)          missing or wrong API key
+│   ├── NotFound (404)              unknown or another user's story, unknown shot or operation
+│   ├── Conflict (409)              idempotency mismatch, story taken
+│   ├── PreconditionFailed (409)    e.g. render of a story without a storyboard
+│   └── PayloadTooLarge (413)       body over MAX_BODY_BYTES
+├── ConfigurationError              settings name a backend that does not exist or cannot be built
+├── StageError                      a pipeline step failed: recorded in the operation (`<stage>_failed`…)
+├── BackendError                    one backend call failed (the chain may fall back to the next backend)
+│   ├── TransientBackendError       429, 5xx, timeouts, dropped connections: retried with backoff + jitter
+│   └── TerminalBackendError        moderation, invalid input, a vendor's FAILED task: never retried
+└── MediaError                      a tool or file the pipeline works on failed
+    ├── FFmpegError                 FFmpeg or ffprobe exited non-zero or timed out
+    ├── ComposeInputError           the shots handed to composition are unusable
+    ├── SpeechError                 a speech engine is missing or failed
+    ├── ReplyError                  an LLM reply that cannot be used (sent back to the model)
+    └── WorkflowError               a ComfyUI template that is not a usable graph
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
-class ApiError(Exception):
+class ServiceError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    code = "internal_error"
+    #: whether the same work may succeed when tried again (a later render, a retried call)
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+# --------------------------------------------------------------------------- API
+
+
+class ApiError(ServiceError):
     status_code = 400
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.details = details
 
     def body(self) -> dict[str, Any]:
@@ -32,6 +60,10 @@ class ApiError(Exception):
 
 class InvalidInput(ApiError):
     status_code = 422
+
+
+class Unauthorized(ApiError):
+    status_code = 401
 
 
 class NotFound(ApiError):
@@ -46,12 +78,112 @@ class PreconditionFailed(ApiError):
     status_code = 409
 
 
-class StageError(Exception):
-    """A pipeline step failed; `code` is stable, `message` is safe to show the client."""
+class PayloadTooLarge(ApiError):
+    status_code = 413
 
-    def __init__(self, code: str, message: str, *, stage: str, shot_id: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+# --------------------------------------------------------------------------- configuration
+
+
+class ConfigurationError(ServiceError):
+    """Settings name a backend that does not exist or cannot be built, or an impossible combination."""
+
+    code = "configuration_error"
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class StageError(ServiceError):
+    """A pipeline step failed; recorded in the operation, never sent as an HTTP error."""
+
+    def __init__(self, code: str, message: str, *, stage: str, shot_id: str | None = None,
+                 retryable: bool = False):
+        super().__init__(message, code=code)
         self.stage = stage
         self.shot_id = shot_id
+        self.retryable = retryable
+
+
+class BackendError(ServiceError):
+    """A backend failed. `message` is safe to show a client (the vendor's own words, no secrets)."""
+
+    transient = False
+
+    def __init__(self, backend: str, code: str, message: str):
+        super().__init__(message, code=code)
+        self.args = (f"{backend}: {code}: {message}",)
+        self.backend = backend
+
+    @property  # type: ignore[override]
+    def retryable(self) -> bool:
+        return self.transient
+
+    def __str__(self) -> str:
+        return f"{self.backend}: {self.code}: {self.message}"
+
+
+class TransientBackendError(BackendError):
+    transient = True
+
+
+class TerminalBackendError(BackendError):
+    transient = False
+
+
+# --------------------------------------------------------------------------- media and tools
+
+
+class MediaError(ServiceError):
+    code = "media_error"
+
+
+class FFmpegError(MediaError, RuntimeError):
+    """FFmpeg or ffprobe exited non-zero or timed out; carries the tail of stderr."""
+
+    code = "ffmpeg_failed"
+
+    def __init__(self, argv: list[str], returncode: int | None, stderr_tail: str):
+        super().__init__(f"{Path(argv[0]).name} failed ({returncode}): {stderr_tail[-600:]}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class ComposeInputError(MediaError, ValueError):
+    """The shots handed to composition are unusable (none, missing files, bad durations)."""
+
+    code = "compose_input_invalid"
+
+    def __init__(self, message: str, *, shot_id: str | None = None):
+        super().__init__(message)
+        self.shot_id = shot_id
+
+
+class SpeechError(MediaError, RuntimeError):
+    """A speech engine is missing or failed to synthesize."""
+
+    code = "speech_failed"
+
+
+class ReplyError(MediaError, ValueError):
+    """A reply that cannot be used; the message says why, in words fit to send back to the model."""
+
+    code = "reply_invalid"
+
+
+class WorkflowError(MediaError, ValueError):
+    """A template is not a usable API-format graph (bad JSON, dangling link, missing mark)."""
+
+    code = "workflow_invalid"
+
+
+def describe(exc: BaseException) -> str:
+    """A client-safe description of a failure: our errors speak for themselves, others by type only."""
+    if isinstance(exc, BackendError):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, ServiceError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"  # errno words only: a path could name a user
+    return type(exc).__name__

@@ -41,6 +41,10 @@ class Progress(BaseModel):
     def percent(self) -> float:
         return round(100.0 * self.done / self.total, 1) if self.total else 0.0
 
+    def view(self) -> dict[str, Any]:
+        """The progress as the API and the callbacks show it."""
+        return {**self.model_dump(), "percent": self.percent}
+
 
 class OperationError(BaseModel):
     code: str

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from app.core.errors import InvalidInput
 from app.core.ids import Identifier
+from app.models.render import NO_MUSIC, RenderOverrides
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 ShortText = Field(default=None, max_length=2000)
@@ -86,56 +88,31 @@ class RegenerateShotRequest(OperationRequest):
         return data
 
 
-class RenderVideoRequest(OperationRequest):
+class RenderVideoRequest(OperationRequest, RenderOverrides):
+    """A render: the request fields, every render override (RenderOverrides), and enhancement."""
+
     multi: int = Field(2, ge=1, le=4, description="Frame-interpolation factor (used when enhance is on)")
     scale: int = Field(2, ge=1, le=4, description="Super-resolution factor (used when enhance is on)")
     enhance: bool = Field(False, description="Run clips through the enhancement service")
-    bgm: str | None = Field(
-        None,
-        max_length=200,
-        description="Background music: a file name in the music folder (MUSIC_DIR); 'none' for no music; "
-        "unset = DEFAULT_BGM",
-    )
-    transition: Literal["cut", "crossfade", "fadeblack"] | None = Field(None, description="Unset = TRANSITION")
-    transition_s: float | None = Field(None, ge=0.0, le=2.0, description="Unset = TRANSITION_S")
-    resolution: Literal["720p", "1080p"] | None = Field(None, description="Unset = VIDEO_WIDTH × VIDEO_HEIGHT")
-    burn_subtitles: bool | None = Field(None, description="Unset = BURN_SUBTITLES")
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"operation_id": "op-004", "story_id": "story-001", "user_id": "u-001"}]}
     )
 
-    @field_validator("bgm")
-    @classmethod
-    def _known_music(cls, value: str | None) -> str | None:
-        """A music name must be a plain file name found in the music folder (else 422 `bgm_not_found`)."""
-        if value is None or value.lower() in NO_MUSIC:
-            return value
-        return check_music_name(value)
-
     def composition(self) -> dict[str, Any]:
-        """The composition options this request sets (those left unset follow the settings)."""
-        fields = ("bgm", "transition", "transition_s", "resolution", "burn_subtitles")
-        return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+        """The render overrides this request sets (those left unset follow the settings)."""
+        return RenderOverrides.of(self.model_dump()).chosen()
 
 
-#: `bgm` values that mean "no music" even when DEFAULT_BGM names some.
-NO_MUSIC = frozenset({"", "none"})
 MUSIC_SUFFIXES = frozenset({".mp3", ".m4a", ".aac", ".wav", ".ogg", ".opus", ".flac"})
 
 
-def check_music_name(name: str) -> str:
-    """`name` if it is a music file in the configured folder; else raise InvalidInput `bgm_not_found`.
-
-    The folder is the running service's (get_settings().music_dir), so the check needs no request
-    context; a bad name is refused with 422 before anything is written.
-    """
-    from app.core.errors import InvalidInput
-    from app.core.settings import get_settings
-
-    folder = get_settings().music_dir
+def check_music_name(name: str | None, folder: Path) -> None:
+    """Raise InvalidInput `bgm_not_found` unless `name` is unset, "none", or a music file in `folder`."""
+    if name is None or name.lower() in NO_MUSIC:
+        return
     plain = name == Path(name).name and not name.startswith(".")
     if plain and Path(name).suffix.lower() in MUSIC_SUFFIXES and (folder / name).is_file():
-        return name
+        return
     available = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in MUSIC_SUFFIXES)[:50]
     raise InvalidInput("bgm_not_found", f"no background music named {name!r}", {"available": available})

@@ -1,8 +1,6 @@
-"""What every non-embedded backend shares: its error types, call policy, settings base, and readiness report.
+"""What every non-embedded backend shares: how its errors are classified, its call policy, its readiness.
 
-BackendError
-├── TransientBackendError   429, 5xx, timeouts, dropped connections: retried with backoff + jitter
-└── TerminalBackendError    moderation, invalid input, a vendor's FAILED task: never retried
+The error types are in app/core/errors.py (BackendError: transient ones are retried, terminal ones not).
 
 A stage runs through a `StageChain` (chain.py): when one backend fails for a shot, the next one in
 the chain (by default the embedded one) takes over and the shot records that it was degraded.
@@ -12,35 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
+from app.core.settings.base import CallPolicy
 
 T = TypeVar("T")
 
-
-class BackendError(Exception):
-    """A backend failed. `message` is safe to show a client (the vendor's own words, no secrets)."""
-
-    transient = False
-
-    def __init__(self, backend: str, code: str, message: str):
-        super().__init__(f"{backend}: {code}: {message}")
-        self.backend = backend
-        self.code = code
-        self.message = message
-
-
-class TransientBackendError(BackendError):
-    transient = True
-
-
-class TerminalBackendError(BackendError):
-    transient = False
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -56,46 +36,6 @@ def http_status_error(backend: str, status: int, message: str, code: str | None 
     return kind(backend, code or f"http_{status}", message)
 
 
-@dataclass(frozen=True)
-class CallPolicy:
-    """How one backend is called: at most `concurrency` at once, each attempt bounded by `timeout_s`,
-    transient failures retried `retries` times with exponential backoff and jitter."""
-
-    concurrency: int = 1
-    timeout_s: float = 600.0
-    retries: int = 2
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 30.0
-
-
-def backend_settings_config(env_prefix: str) -> SettingsConfigDict:
-    """A backend settings class's `model_config`: `env_prefix`* names from the environment or .env, empty
-    values ignored (the default holds), unknown names ignored."""
-    return SettingsConfigDict(env_prefix=env_prefix, env_file=".env", env_ignore_empty=True, extra="ignore")
-
-
-class RetrySettings(BaseSettings):
-    """The call-policy knobs but the attempt timeout, for backends whose timeouts have names of their own;
-    each backend subclasses this with its own env prefix and overrides the defaults it changes."""
-
-    CONCURRENCY: int = 2
-    RETRIES: int = 2
-    BACKOFF_BASE_S: float = 2.0
-    BACKOFF_MAX_S: float = 30.0
-
-    def call_policy(self, *, timeout_s: float, concurrency: int | None = None) -> CallPolicy:
-        """These retries and backoff, each attempt bounded by `timeout_s`; CONCURRENCY unless `concurrency`."""
-        return CallPolicy(concurrency=self.CONCURRENCY if concurrency is None else concurrency, timeout_s=timeout_s,
-                          retries=self.RETRIES, backoff_base_s=self.BACKOFF_BASE_S, backoff_max_s=self.BACKOFF_MAX_S)
-
-
-class PolicySettings(RetrySettings):
-    """CallPolicy knobs; each backend subclasses this with its own env prefix and defaults."""
-
-    TIMEOUT_S: float = 300.0
-
-    def policy(self) -> CallPolicy:
-        return self.call_policy(timeout_s=self.TIMEOUT_S)
 
 
 class PolicedCaller:

@@ -8,15 +8,25 @@ ones before it failed — the shot stores that as `degraded`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from loguru import logger
 
-from app.services.backend import BackendError, Readiness
+from app.core.errors import describe
+from app.services.backend import Readiness
 
 T = TypeVar("T")
+B = TypeVar("B")
+
+
+class Backend(Protocol):
+    """What every backend has besides its stage's method: a readiness check and a close."""
+
+    async def ready(self) -> Readiness: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -28,27 +38,23 @@ class Outcome(Generic[T]):
 
 
 @dataclass(frozen=True)
-class NamedBackend:
+class NamedBackend(Generic[B]):
     name: str
-    impl: Any
+    impl: B
 
 
-class StageChain:
-    def __init__(self, stage: str, backends: list[NamedBackend]):
+class StageChain(Generic[B]):
+    def __init__(self, stage: str, backends: Sequence[tuple[str, B]]):
         if not backends:
             raise ValueError(f"stage {stage} has no backend")
         self.stage = stage
-        self.backends = backends
-
-    @property
-    def primary(self) -> Any:
-        return self.backends[0].impl
+        self.backends = [NamedBackend(name, impl) for name, impl in backends]
 
     @property
     def names(self) -> list[str]:
         return [b.name for b in self.backends]
 
-    async def call(self, fn: Callable[[Any], Awaitable[T]]) -> Outcome[T]:
+    async def call(self, fn: Callable[[B], Awaitable[T]]) -> Outcome[T]:
         """Run `fn` on each backend in turn until one succeeds; raise the last failure if none does."""
         reasons: list[str] = []
         for index, backend in enumerate(self.backends):
@@ -67,23 +73,13 @@ class StageChain:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def readiness(self) -> dict[str, Readiness]:
-        return {b.name: await check_ready(b.impl) for b in self.backends}
+        return {b.name: await check_ready(b.impl) for b in self.backends}  # type: ignore[arg-type]
 
 
-def describe(exc: BaseException) -> str:
-    """A client-safe description of a backend failure."""
-    if isinstance(exc, BackendError):
-        return f"{exc.code}: {exc.message}"
-    return type(exc).__name__
-
-
-async def check_ready(impl: Any, timeout_s: float = 5.0) -> Readiness:
-    """A backend's own readiness check (`async ready() -> Readiness`), bounded; ready if it has none."""
-    probe = getattr(impl, "ready", None)
-    if probe is None:
-        return Readiness(ready=True, detail="no check")
+async def check_ready(impl: Backend, timeout_s: float = 5.0) -> Readiness:
+    """A backend's own readiness check, bounded; a failing check is a "not ready", never an error."""
     try:
         async with asyncio.timeout(timeout_s):
-            return await probe()
-    except Exception as exc:  # a failing check is a "not ready", never an error of /readyz itself
+            return await impl.ready()
+    except Exception as exc:
         return Readiness(ready=False, detail=describe(exc))

@@ -25,17 +25,11 @@ import requests
 from dashscope.client.base_api import BaseAsyncApi
 from dashscope.common.error import DashScopeException, RequestFailure
 from loguru import logger
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings
 
-from app.services.backend import (
-    BackendError,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-)
-from app.services.backend import PolicySettings as PolicySettings  # re-exported: it used to live here
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
+from app.core.settings.base import PolicySettings as PolicySettings  # re-exported: it used to live here
+from app.core.settings.dashscope import DashScopeSettings
+from app.services.backend import Readiness
 from app.services.media_fetch import download
 
 #: Vendor error codes (prefixes) worth retrying whatever the HTTP status says.
@@ -45,23 +39,6 @@ FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN")
 #: A task id nobody has: fetching it is the cheapest authenticated request there is.
 PROBE_TASK_ID = "00000000-0000-0000-0000-readiness000"
 MESSAGE_MAX_CHARS = 500
-
-
-class DashScopeSettings(BaseSettings):
-    """The DashScope account: key, region endpoints, polling and download limits (env prefix DASHSCOPE_)."""
-
-    model_config = backend_settings_config("DASHSCOPE_")
-
-    API_KEY: SecretStr | None = None
-    #: Region base (keys are region-bound): Beijing below; Singapore https://dashscope-intl.aliyuncs.com/api/v1
-    BASE_HTTP_URL: str = "https://dashscope.aliyuncs.com/api/v1"
-    BASE_WS_URL: str = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
-    WORKSPACE: str = ""
-    POLL_INTERVAL_S: float = 2.0
-    SUBMIT_TIMEOUT_S: float = 30.0
-    READY_TIMEOUT_S: float = 5.0
-    DOWNLOAD_TIMEOUT_S: float = 120.0
-    MAX_DOWNLOAD_MB: float = 200.0
 
 
 # --- pure: errors ----------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from loguru import logger
 
+from app.core.errors import FFmpegError
+
 STDERR_TAIL_LINES = 40
 #: Lines of FFmpeg's log kept for the caller (filter summaries such as ebur128's come last).
 LOG_LINES = 400
@@ -27,16 +29,6 @@ _F_SETPIPE_SZ = 1031
 
 #: Called with the seconds of output written so far.
 ProgressCallback = Callable[[float], Awaitable[None]]
-
-
-class FFmpegError(RuntimeError):
-    """FFmpeg or ffprobe exited non-zero or timed out; carries the tail of stderr."""
-
-    def __init__(self, argv: list[str], returncode: int | None, stderr_tail: str):
-        self.argv = argv
-        self.returncode = returncode
-        self.stderr_tail = stderr_tail
-        super().__init__(f"{Path(argv[0]).name} failed ({returncode}): {stderr_tail[-600:]}")
 
 
 def ffmpeg_argv(args: Sequence[str], *, loglevel: str = "error", progress: bool = False) -> list[str]:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from app.services.backend import TransientBackendError
+from app.core.errors import TransientBackendError
 
 
 @contextmanager

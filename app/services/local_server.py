@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import httpx
 
-from app.services.backend import BackendError, http_status_error
+from app.core.errors import BackendError
+from app.services.backend import http_status_error
 
 
 def server_error(backend: str, response: httpx.Response) -> BackendError:

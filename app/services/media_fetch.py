@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.services.backend import TerminalBackendError, TransientBackendError, http_status_error
+from app.core.errors import TerminalBackendError, TransientBackendError
+from app.services.backend import http_status_error
 
 #: Default cap on a downloaded result (a few seconds of 1080p H.264 are far below it).
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024

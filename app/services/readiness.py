@@ -12,7 +12,7 @@ from app.services.registry import Providers
 async def readiness_report(providers: Providers) -> dict[str, Any]:
     chains = providers.chains()
     checks = [(chain.stage, backend.name, check_ready(backend.impl)) for chain in chains for backend in chain.backends]
-    checks.append(("storage", "storage", check_ready(providers.storage)))
+    checks.append(("publish", "publish", check_ready(providers.publish)))
     results = await asyncio.gather(*(check for *_, check in checks))
     backends = [{"stage": stage, "backend": name, **result.model_dump()}
                 for (stage, name, _), result in zip(checks, results, strict=True)]

@@ -40,9 +40,9 @@ def retry_delay(attempts: int, *, base_s: float, max_s: float) -> float:
 class Outbox:
     def __init__(self, settings: Settings, *, client: httpx.AsyncClient | None = None):
         self.settings = settings
-        self.dir = settings.DATA_DIR / "outbox"
-        self.dead_dir = settings.DATA_DIR / "outbox-dead"
-        self._client = client or httpx.AsyncClient(timeout=settings.CALLBACK_TIMEOUT_S)
+        self.dir = settings.state.DATA_DIR / "outbox"
+        self.dead_dir = settings.state.DATA_DIR / "outbox-dead"
+        self._client = client or httpx.AsyncClient(timeout=settings.callbacks.CALLBACK_TIMEOUT_S)
         self._wake = asyncio.Event()
         self._enqueue_lock = asyncio.Lock()
 
@@ -108,8 +108,8 @@ class Outbox:
             signing.EVENT_ID_HEADER: pending.event.event_id,
             signing.TIMESTAMP_HEADER: timestamp,
         }
-        if self.settings.CALLBACK_SECRET:
-            secret = self.settings.CALLBACK_SECRET.get_secret_value()
+        if self.settings.callbacks.CALLBACK_SECRET:
+            secret = self.settings.callbacks.CALLBACK_SECRET.get_secret_value()
             headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
         try:
             response = await self._client.post(pending.url, content=body, headers=headers)
@@ -121,13 +121,13 @@ class Outbox:
         pending.attempts += 1
         pending.last_error = error
         event = pending.event
-        if pending.attempts >= self.settings.CALLBACK_MAX_ATTEMPTS:
+        if pending.attempts >= self.settings.callbacks.CALLBACK_MAX_ATTEMPTS:
             logger.error("callback {} for {} dead-lettered after {} attempts: {}",
                          event.event_id, event.operation_id, pending.attempts, error)
             await asyncio.to_thread(self._move_to_dead, path, pending)
             return time.time()
-        delay = retry_delay(pending.attempts, base_s=self.settings.CALLBACK_RETRY_BASE_S,
-                            max_s=self.settings.CALLBACK_RETRY_MAX_S)
+        delay = retry_delay(pending.attempts, base_s=self.settings.callbacks.CALLBACK_RETRY_BASE_S,
+                            max_s=self.settings.callbacks.CALLBACK_RETRY_MAX_S)
         pending.next_attempt_at = time.time() + delay
         logger.warning("callback {} ({}) failed: {}; retry {} in {:.1f}s",
                        event.event_id, event.event, error, pending.attempts, delay)

@@ -13,32 +13,15 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from pydantic import Field
-
 from app.core.settings import Settings
-from app.services.backend import PolicySettings, Readiness, backend_settings_config, binary_readiness
+from app.core.settings.comfyui import ComfyUISettings, ComfyVideoSettings
+from app.services.backend import Readiness, binary_readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.fit import generate_and_fit
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
-from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import VIDEO_MARKS, Values, fit_size, frame_count, load_workflow, patch
-
-
-class ComfyVideoSettings(PolicySettings):
-    """The clip backend's own settings (env prefix COMFYUI_VIDEO_); BACKOFF_BASE_S and BACKOFF_MAX_S keep
-    PolicySettings' defaults."""
-
-    model_config = backend_settings_config("COMFYUI_VIDEO_")
-
-    TEMPLATE: str = Field("hunyuan15_i2v", description="Built-in template name or a path to an API-format .json")
-    NEGATIVE: str | None = Field(None, description="Negative prompt; unset = the template's own")
-    TIMEOUT_S: float = Field(1800.0, description="Overall limit for one clip prompt on a host")
-    RETRIES: int = Field(1, description="Retries of transient failures (5xx, lost host, timeout)")
-    CONCURRENCY: int = Field(0, description="Clips at once; 0 = one per host")
-    MAX_FRAMES: int = Field(121, description="Most frames generated per clip; longer shots hold the last frame")
-    FPS: int = Field(24, description="The model's frame rate when the template has no @fps node")
 
 
 class ComfyClipAnimator:
@@ -89,5 +72,5 @@ def clip_prompt(request: ClipRequest) -> str:
 
 
 def create(settings: Settings) -> ComfyClipAnimator:
-    return ComfyClipAnimator(ComfyUISettings(), ComfyVideoSettings(), crf=settings.VIDEO_CRF,
-                             preset=settings.VIDEO_PRESET, ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)
+    return ComfyClipAnimator(settings.comfyui, settings.comfyui_video, crf=settings.compose.crf,
+                             preset=settings.compose.preset, ffmpeg_timeout_s=settings.compose.timeout_s)

@@ -10,26 +10,20 @@ import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from dashscope import VideoSynthesis
 from PIL import Image, UnidentifiedImageError
 
+from app.core.errors import ConfigurationError, TerminalBackendError
 from app.core.settings import Settings
-from app.services.backend import (
-    PolicedCaller,
-    PolicySettings,
-    Readiness,
-    TerminalBackendError,
-    backend_settings_config,
-    binary_readiness,
-)
+from app.core.settings.dashscope import DashScopeSettings, DashScopeVideoSettings
+from app.services.backend import PolicedCaller, Readiness, binary_readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.fit import fit_to_shot
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings
+from app.services.dashscope_common import DashScopeClient
 from app.services.media_fetch import check_media_url
 from app.services.publish.base import ObjectStore
-from app.services.registry import ConfigurationError, build
 
 BACKEND = "dashscope-i2v"
 SEED_MAX = 2_147_483_647
@@ -54,23 +48,6 @@ I2V_MODELS = {
     "wanx2.1-i2v-turbo": I2VModel((3, 4, 5), ("480P", "720P")),
     "wanx2.1-i2v-plus": I2VModel((5,), ("720P",)),
 }
-
-
-class DashScopeVideoSettings(PolicySettings):
-    """Image-to-video knobs (env prefix DASHSCOPE_I2V_)."""
-
-    model_config = backend_settings_config("DASHSCOPE_I2V_")
-
-    MODEL: str = "wan2.5-i2v-preview"
-    RESOLUTION: str = "720P"
-    #: Comma list of clip lengths the model accepts, overriding the built-in table (e.g. "5,10").
-    DURATIONS: str = ""
-    NEGATIVE_PROMPT: str = "低质量, 模糊, 变形, 闪烁, 字幕, 水印"
-    #: data_uri: the keyframe inline as base64; url: uploaded to our object store and passed as its URL.
-    IMAGE_INPUT: Literal["data_uri", "url"] = "data_uri"
-    TASK_TIMEOUT_S: float = 840.0
-    TIMEOUT_S: float = 900.0
-    RETRIES: int = 1
 
 
 def model_spec(settings: DashScopeVideoSettings) -> I2VModel:
@@ -196,12 +173,9 @@ class DashScopeClipAnimator:
         return ffmpeg if not ffmpeg.ready else await self.client.ready()
 
 
-def create(settings: Settings) -> DashScopeClipAnimator:
+def create(settings: Settings, *, publish: ObjectStore) -> DashScopeClipAnimator:
     """The DashScope clip backend, configured from DASHSCOPE_* and DASHSCOPE_I2V_* variables (the object store
     from the app settings when DASHSCOPE_I2V_IMAGE_INPUT=url)."""
-    video = DashScopeVideoSettings()
-    store = None
-    if video.IMAGE_INPUT == "url":
-        store = build("storage", settings.provider_for("storage"), settings)
-    return DashScopeClipAnimator(DashScopeSettings(), video, store=store, crf=settings.VIDEO_CRF,
-                                 preset=settings.VIDEO_PRESET, ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)
+    store = publish if settings.dashscope_video.IMAGE_INPUT == "url" else None
+    return DashScopeClipAnimator(settings.dashscope, settings.dashscope_video, store=store, crf=settings.compose.crf,
+                                 preset=settings.compose.preset, ffmpeg_timeout_s=settings.compose.timeout_s)

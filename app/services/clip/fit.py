@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from app.services.backend import TerminalBackendError
+from app.core.errors import FFmpegError, TerminalBackendError
 from app.services.clip.base import ClipRequest
-from app.services.ffmpeg import FFmpegError, run_ffmpeg
+from app.services.ffmpeg import run_ffmpeg
 
 
 def fit_filter(*, duration: float, width: int, height: int, fps: int) -> str:

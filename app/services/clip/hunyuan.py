@@ -18,35 +18,18 @@ from typing import Any
 import httpx
 from loguru import logger
 
+from app.core.errors import TerminalBackendError, TransientBackendError, describe
 from app.core.settings import Settings
-from app.services.backend import Readiness, TerminalBackendError, TransientBackendError, backend_settings_config
-from app.services.chain import describe
+from app.core.settings.vendors import HunyuanSettings
+from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
-from app.services.clip.vendor_task import VendorTaskAnimator, VendorTaskSettings
+from app.services.clip.vendor_task import VendorTaskAnimator
 from app.services.http_transport import transport_errors
 from app.services.local_server import raise_for_error
 
 NAME = "hunyuan"
 #: job failures worth another try: the server restarted while the job was queued or running
 TRANSIENT_JOB_CODES = {"interrupted"}
-
-
-class HunyuanSettings(VendorTaskSettings):
-    """HUNYUAN_* settings, from the environment (or .env) only; POLL_INTERVAL_S, REQUEST_TIMEOUT_S, RETRIES,
-    BACKOFF_BASE_S, BACKOFF_MAX_S and MAX_DOWNLOAD_BYTES keep VendorTaskSettings' defaults."""
-
-    model_config = backend_settings_config("HUNYUAN_")
-
-    BASE_URL: str = "http://127.0.0.1:8010"
-    NEGATIVE_PROMPT: str = ""
-    #: denoising steps; None = the server's default (50, or 8 for a step-distilled checkpoint)
-    STEPS: int | None = None
-    #: the server's output rate (HY_FPS) and frame cap (HY_MAX_FRAMES, 4k+1)
-    FPS: int = 24
-    MAX_FRAMES: int = 121
-    #: the whole job (submit → download), after which the shot falls back
-    JOB_TIMEOUT_S: float = 1800.0
-    CONCURRENCY: int = 1
 
 
 def frames_for(duration: float, fps: int, max_frames: int) -> int:
@@ -138,5 +121,5 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
 
 def create(settings: Settings) -> HunyuanAnimator:
     """The HunyuanVideo-1.5 clip backend, from HUNYUAN_* settings (encoder settings from the main settings)."""
-    return HunyuanAnimator(HunyuanSettings(), crf=settings.VIDEO_CRF, preset=settings.VIDEO_PRESET,
-                           ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)
+    return HunyuanAnimator(settings.hunyuan, crf=settings.compose.crf, preset=settings.compose.preset,
+                           ffmpeg_timeout_s=settings.compose.timeout_s)

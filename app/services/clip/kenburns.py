@@ -185,9 +185,9 @@ class KenBurnsAnimator:
         preset: str | None = None,
         timeout_s: float | None = None,
     ):
-        self.crf = crf if crf is not None else settings.VIDEO_CRF if settings else 23
-        self.preset = preset or (settings.VIDEO_PRESET if settings else "veryfast")
-        self.timeout_s = timeout_s or (settings.FFMPEG_TIMEOUT_S if settings else 600.0)
+        self.crf = crf if crf is not None else settings.compose.crf if settings else 23
+        self.preset = preset or (settings.compose.preset if settings else "veryfast")
+        self.timeout_s = timeout_s or (settings.compose.timeout_s if settings else 600.0)
 
     async def animate(self, request: ClipRequest, out_path: Path) -> None:
         """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`."""

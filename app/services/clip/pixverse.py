@@ -18,20 +18,14 @@ from typing import Any
 
 import httpx
 from loguru import logger
-from pydantic import SecretStr
 
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError, describe
 from app.core.settings import Settings
-from app.services.backend import (
-    BackendError,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-)
-from app.services.chain import describe
+from app.core.settings.vendors import PixverseSettings
+from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.pixverse_errors import envelope_error, status_error
-from app.services.clip.vendor_task import VendorTaskAnimator, VendorTaskSettings
+from app.services.clip.vendor_task import VendorTaskAnimator
 from app.services.http_transport import transport_errors
 
 NAME = "pixverse"
@@ -42,27 +36,6 @@ BALANCE_PATH = "/openapi/v2/account/balance"
 STATUS_SUCCEEDED, STATUS_GENERATING = 1, 5
 MAX_PROMPT_CHARS = 2048
 MAX_SEED = 2_147_483_647
-
-
-class PixverseSettings(VendorTaskSettings):
-    """PIXVERSE_* settings, from the environment (or .env) only; REQUEST_TIMEOUT_S, CONCURRENCY, RETRIES,
-    BACKOFF_MAX_S and MAX_DOWNLOAD_BYTES keep VendorTaskSettings' defaults."""
-
-    model_config = backend_settings_config("PIXVERSE_")
-
-    API_KEY: SecretStr | None = None
-    BASE_URL: str = "https://app-api.pixverse.ai"
-    MODEL: str = "v5"
-    QUALITY: str = "540p"
-    #: clip lengths the model offers; the shortest one covering the shot is asked for
-    DURATIONS: str = "5,8"
-    #: "normal" or "fast"; empty = not sent (v5 does not take it)
-    MOTION_MODE: str = ""
-    NEGATIVE_PROMPT: str = ""
-    POLL_INTERVAL_S: float = 3.0
-    #: the whole task (upload → download), after which the shot falls back
-    TASK_TIMEOUT_S: float = 900.0
-    BACKOFF_BASE_S: float = 1.0
 
 
 def pick_duration(requested: float, offered: list[int]) -> int:
@@ -180,5 +153,5 @@ def _field(resp: dict[str, Any], name: str) -> Any:
 
 def create(settings: Settings) -> PixverseAnimator:
     """The Pixverse clip backend, from PIXVERSE_* settings (encoder settings from the main settings)."""
-    return PixverseAnimator(PixverseSettings(), crf=settings.VIDEO_CRF, preset=settings.VIDEO_PRESET,
-                            ffmpeg_timeout_s=settings.FFMPEG_TIMEOUT_S)
+    return PixverseAnimator(settings.pixverse, crf=settings.compose.crf, preset=settings.compose.preset,
+                            ffmpeg_timeout_s=settings.compose.timeout_s)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.services.backend import BackendError, TerminalBackendError, TransientBackendError, http_status_error
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
+from app.services.backend import http_status_error
 
 #: Worth retrying: the account's concurrent-generation limit, high load, the vendor's internal errors.
 TRANSIENT_CODES = {

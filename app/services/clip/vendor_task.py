@@ -13,20 +13,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from app.services.backend import CallPolicy, PolicedCaller, RetrySettings
+from app.core.settings.base import CallPolicy
+from app.core.settings.vendors import VendorTaskSettings
+from app.services.backend import PolicedCaller
 from app.services.clip.base import ClipRequest
 from app.services.clip.fit import generate_and_fit
-from app.services.media_fetch import DEFAULT_MAX_BYTES, download
-
-
-class VendorTaskSettings(RetrySettings):
-    """The knobs every vendor-task backend has (each names its whole-task timeout itself)."""
-
-    POLL_INTERVAL_S: float = 2.0
-    #: one HTTP request; a transient failure of one request is retried RETRIES times
-    REQUEST_TIMEOUT_S: float = 30.0
-    MAX_DOWNLOAD_BYTES: int = DEFAULT_MAX_BYTES
-
+from app.services.media_fetch import download
 
 SettingsT = TypeVar("SettingsT", bound=VendorTaskSettings)
 

@@ -22,7 +22,9 @@ from loguru import logger
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from app.services.backend import TerminalBackendError, TransientBackendError, http_status_error
+from app.core.errors import TerminalBackendError, TransientBackendError
+from app.core.settings.comfyui import ComfyUISettings
+from app.services.backend import http_status_error
 from app.services.comfyui.protocol import (
     BACKEND,
     FileRef,
@@ -32,7 +34,6 @@ from app.services.comfyui.protocol import (
     read_ws_event,
     ws_url,
 )
-from app.services.comfyui.settings import ComfyUISettings
 from app.services.media_fetch import write_capped
 
 Progress = Callable[[float], None]

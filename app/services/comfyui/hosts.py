@@ -15,7 +15,8 @@ import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from app.services.backend import Readiness, TransientBackendError
+from app.core.errors import TransientBackendError
+from app.services.backend import Readiness
 from app.services.comfyui.protocol import BACKEND
 
 _BOARDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, HostBoard] = weakref.WeakKeyDictionary()

@@ -10,11 +10,13 @@ from typing import TypeVar
 
 from loguru import logger
 
-from app.services.backend import CallPolicy, PolicedCaller, Readiness, TerminalBackendError
+from app.core.errors import TerminalBackendError
+from app.core.settings.base import CallPolicy
+from app.core.settings.comfyui import ComfyUISettings
+from app.services.backend import PolicedCaller, Readiness
 from app.services.comfyui.client import ComfyClient, Progress, probe_host
 from app.services.comfyui.hosts import board, hosts_readiness
 from app.services.comfyui.protocol import BACKEND, output_files
-from app.services.comfyui.settings import ComfyUISettings
 
 T = TypeVar("T")
 #: Room in each attempt's outer limit for fetching outputs and post-processing.

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from app.services.backend import BackendError, TerminalBackendError, http_status_error
+from app.core.errors import BackendError, TerminalBackendError
+from app.services.backend import http_status_error
 
 BACKEND = "comfyui"
 MESSAGE_LIMIT = 600

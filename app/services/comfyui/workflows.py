@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.errors import WorkflowError
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 Graph = dict[str, dict[str, Any]]
@@ -48,10 +50,6 @@ IMAGE_MARKS = ("@prompt", "@seed", "@size", "@output")
 VIDEO_MARKS = ("@prompt", "@seed", "@size", "@image", "@frames", "@output")
 
 MAX_SEED = 2**64 - 1
-
-
-class WorkflowError(ValueError):
-    """A template is not a usable API-format graph (bad JSON, dangling link, missing mark)."""
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from loguru import logger
 
+from app.core.errors import ComposeInputError
 from app.services.compose.ffmpeg_args import mux_args
 from app.services.compose.fonts import subtitle_measure
 from app.services.compose.layout import subtitle_layout
 from app.services.compose.mastering import encode_sound, mix_sound
-from app.services.compose.models import ClipInfo, ComposeInputError, ComposeOptions, ComposeResult, ShotMedia
+from app.services.compose.models import ClipInfo, ComposeOptions, ComposeResult, ShotMedia
 from app.services.compose.plan import FilmPlan, plan_film
 from app.services.compose.probe import probe_shots, video_duration
 from app.services.compose.subtitles import to_ass, to_srt, to_vtt, write_text

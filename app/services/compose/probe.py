@@ -11,7 +11,8 @@ import wave
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.services.compose.models import ClipInfo, ComposeInputError, ShotMedia
+from app.core.errors import ComposeInputError
+from app.services.compose.models import ClipInfo, ShotMedia
 from app.services.compose.mp4info import read_tracks
 from app.services.ffmpeg import media_duration, probe
 

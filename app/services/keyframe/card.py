@@ -100,7 +100,7 @@ class StoryboardCardRenderer:
     """Keyframe backend that draws an animatic storyboard card instead of a generated picture."""
 
     def __init__(self, settings: Settings | None = None, *, font_family: str = ""):
-        self.font_family = font_family or (settings.SUBTITLE_FONT if settings else "")
+        self.font_family = font_family or (settings.compose.font if settings else "")
 
     async def render(self, request: KeyframeRequest, out_path: Path) -> None:
         """Write the card for `request` to `out_path` as a PNG (drawn in a worker thread)."""

@@ -14,32 +14,18 @@ import uuid
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pydantic import Field
 
+from app.core.errors import TerminalBackendError
 from app.core.settings import Settings
-from app.services.backend import PolicySettings, Readiness, TerminalBackendError, backend_settings_config
+from app.core.settings.comfyui import ComfyImageSettings, ComfyUISettings
+from app.services.backend import Readiness
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
-from app.services.comfyui.settings import ComfyUISettings
 from app.services.comfyui.workflows import IMAGE_MARKS, Values, fit_size, load_workflow, patch
 from app.services.keyframe.base import KeyframeRequest
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-class ComfyImageSettings(PolicySettings):
-    """The keyframe backend's own settings (env prefix COMFYUI_IMAGE_); BACKOFF_BASE_S and BACKOFF_MAX_S keep
-    PolicySettings' defaults."""
-
-    model_config = backend_settings_config("COMFYUI_IMAGE_")
-
-    TEMPLATE: str = Field("qwen_image_t2i", description="Built-in template name (qwen_image_t2i, sdxl_t2i) "
-                                                        "or a path to an API-format .json with marked nodes")
-    NEGATIVE: str | None = Field(None, description="Negative prompt; unset = the template's own")
-    TIMEOUT_S: float = Field(600.0, description="Overall limit for one keyframe prompt on a host")
-    RETRIES: int = Field(2, description="Retries of transient failures (5xx, lost host, timeout)")
-    CONCURRENCY: int = Field(0, description="Keyframes at once; 0 = one per host")
 
 
 class ComfyKeyframeRenderer:
@@ -101,5 +87,5 @@ def fit_image(src: Path, dst: Path, width: int, height: int) -> None:
     picture.save(dst, format="PNG")
 
 
-def create(settings: Settings) -> ComfyKeyframeRenderer:  # noqa: ARG001 - reads its own COMFYUI_* settings
-    return ComfyKeyframeRenderer(ComfyUISettings(), ComfyImageSettings())
+def create(settings: Settings) -> ComfyKeyframeRenderer:
+    return ComfyKeyframeRenderer(settings.comfyui, settings.comfyui_image)

@@ -14,9 +14,11 @@ from typing import Any
 from dashscope import ImageSynthesis
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.core.errors import TerminalBackendError
 from app.core.settings import Settings
-from app.services.backend import PolicedCaller, PolicySettings, Readiness, TerminalBackendError, backend_settings_config
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings
+from app.core.settings.dashscope import DashScopeImageSettings, DashScopeSettings
+from app.services.backend import PolicedCaller, Readiness
+from app.services.dashscope_common import DashScopeClient
 from app.services.keyframe.base import KeyframeRequest
 
 BACKEND = "dashscope-t2i"
@@ -38,19 +40,6 @@ class SizeRule:
 #: 2 megapixels; wan2.5 a pixel count within [768², 1440²]. Longest matching prefix wins.
 SIZE_RULES = {"": SizeRule(), "wan2.5": SizeRule(pixels_min=768 * 768, pixels_max=1440 * 1440)}
 SEED_MAX = 2_147_483_647
-
-
-class DashScopeImageSettings(PolicySettings):
-    """Text-to-image knobs (env prefix DASHSCOPE_T2I_)."""
-
-    model_config = backend_settings_config("DASHSCOPE_T2I_")
-
-    MODEL: str = "wan2.2-t2i-flash"
-    NEGATIVE_PROMPT: str = "低质量, 模糊, 变形, 文字, 水印, lowres, blurry, deformed, text, watermark"
-    PROMPT_EXTEND: bool = False
-    #: How long one task may stay PENDING/RUNNING before the attempt gives up.
-    TASK_TIMEOUT_S: float = 240.0
-    TIMEOUT_S: float = 300.0
 
 
 def t2i_size(model: str, width: int, height: int) -> tuple[int, int]:
@@ -143,6 +132,6 @@ class DashScopeKeyframeRenderer:
         return await self.client.ready()
 
 
-def create(settings: Settings) -> DashScopeKeyframeRenderer:  # noqa: ARG001 - configured from DASHSCOPE_* env
+def create(settings: Settings) -> DashScopeKeyframeRenderer:
     """The DashScope keyframe backend, configured from DASHSCOPE_* and DASHSCOPE_T2I_* variables."""
-    return DashScopeKeyframeRenderer(DashScopeSettings(), DashScopeImageSettings())
+    return DashScopeKeyframeRenderer(settings.dashscope, settings.dashscope_image)

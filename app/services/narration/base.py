@@ -21,6 +21,3 @@ class Speaker(Protocol):
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds."""
         ...
 
-
-class TTSError(RuntimeError):
-    """A speech backend is missing or failed to synthesize."""

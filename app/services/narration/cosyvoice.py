@@ -19,16 +19,10 @@ from typing import Any
 
 import httpx
 
+from app.core.errors import TerminalBackendError, TransientBackendError, describe
 from app.core.settings import Settings
-from app.services.backend import (
-    PolicedCaller,
-    PolicySettings,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-)
-from app.services.chain import describe
+from app.core.settings.vendors import CosyVoiceSettings
+from app.services.backend import PolicedCaller, Readiness
 from app.services.http_transport import transport_errors
 from app.services.local_server import raise_for_error
 from app.services.narration.base import SpeechRequest
@@ -36,26 +30,6 @@ from app.services.narration.base import SpeechRequest
 NAME = "cosyvoice"
 #: the server's accepted speed range
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
-
-
-class CosyVoiceSettings(PolicySettings):
-    """COSYVOICE_* client settings (the server's own settings use other COSYVOICE_* names), env/.env only;
-    CONCURRENCY and RETRIES keep PolicySettings' defaults."""
-
-    model_config = backend_settings_config("COSYVOICE_")
-
-    BASE_URL: str = "http://127.0.0.1:9233"
-    #: a speaker id from GET /v1/speakers; empty = the server's default speaker
-    SPEAKER: str = ""
-    #: multiplies the request's speed; the product is kept within 0.5–2.0
-    SPEED: float = 1.0
-    #: how a shot's tone becomes CosyVoice's instruct text, by narration language
-    INSTRUCT_ZH: str = "用{tone}的语气说"
-    INSTRUCT_EN: str = "Say it in a {tone} tone."
-    TIMEOUT_S: float = 120.0
-    BACKOFF_BASE_S: float = 1.0
-    BACKOFF_MAX_S: float = 20.0
-    MAX_AUDIO_BYTES: int = 50 * 1024 * 1024
 
 
 def tts_body(request: SpeechRequest, cfg: CosyVoiceSettings) -> dict[str, Any]:
@@ -152,6 +126,6 @@ class CosyVoiceSpeaker:
 
 
 
-def create(settings: Settings) -> CosyVoiceSpeaker:  # noqa: ARG001 - the server decides voices and rates
+def create(settings: Settings) -> CosyVoiceSpeaker:
     """The CosyVoice speech backend, from COSYVOICE_* settings."""
-    return CosyVoiceSpeaker(CosyVoiceSettings())
+    return CosyVoiceSpeaker(settings.cosyvoice)

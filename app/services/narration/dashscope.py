@@ -14,44 +14,20 @@ import threading
 import uuid
 import wave
 from pathlib import Path
-from typing import Literal
 
 import dashscope
 from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
 
+from app.core.errors import BackendError, ConfigurationError, FFmpegError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import (
-    BackendError,
-    PolicedCaller,
-    PolicySettings,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-    binary_readiness,
-)
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error
-from app.services.ffmpeg import FFmpegError, run_ffmpeg
+from app.core.settings.dashscope import DashScopeSettings, DashScopeSpeechSettings
+from app.services.backend import PolicedCaller, Readiness, binary_readiness
+from app.services.dashscope_common import DashScopeClient, sdk_error
+from app.services.ffmpeg import run_ffmpeg
 from app.services.narration.base import SpeechRequest
-from app.services.registry import ConfigurationError
 
 BACKEND = "dashscope-tts"
 _KEY_LOCK = threading.Lock()
-
-
-class DashScopeSpeechSettings(PolicySettings):
-    """CosyVoice knobs (env prefix DASHSCOPE_TTS_)."""
-
-    model_config = backend_settings_config("DASHSCOPE_TTS_")
-
-    MODEL: str = "cosyvoice-v2"
-    #: Must belong to MODEL's generation: cosyvoice-v2 ↔ *_v2 voices, cosyvoice-v1 ↔ unsuffixed ones.
-    VOICE: str = "longxiaochun_v2"
-    #: What is asked of the server: wav and pcm are stored as they come, mp3 is converted with ffmpeg.
-    FORMAT: Literal["wav", "pcm", "mp3"] = "wav"
-    SAMPLE_RATE: int = 24000
-    VOLUME: int = 50
-    TIMEOUT_S: float = 60.0
 
 
 # --- pure ------------------------------------------------------------------------------------------------
@@ -239,6 +215,6 @@ class DashScopeSpeaker:
         return await self.client.ready()
 
 
-def create(settings: Settings) -> DashScopeSpeaker:  # noqa: ARG001 - configured from DASHSCOPE_* env
+def create(settings: Settings) -> DashScopeSpeaker:
     """The DashScope speech backend, configured from DASHSCOPE_* and DASHSCOPE_TTS_* variables."""
-    return DashScopeSpeaker(DashScopeSettings(), DashScopeSpeechSettings())
+    return DashScopeSpeaker(settings.dashscope, settings.dashscope_speech)

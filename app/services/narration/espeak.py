@@ -9,9 +9,10 @@ import uuid
 import wave
 from pathlib import Path
 
+from app.core.errors import SpeechError
 from app.core.settings import Settings
 from app.services.backend import Readiness, binary_readiness
-from app.services.narration.base import SpeechRequest, TTSError
+from app.services.narration.base import SpeechRequest
 
 #: Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -64,11 +65,11 @@ class EspeakSpeaker:
         timeout_s: float = 120.0,
         binary: str = "espeak-ng",
     ):
-        self.zh_voice = zh_voice or (settings.TTS_VOICE_ZH if settings else "cmn")
-        self.en_voice = en_voice or (settings.TTS_VOICE_EN if settings else "en-us")
-        self.wpm = wpm or (settings.TTS_WORDS_PER_MINUTE if settings else 165)
+        self.zh_voice = zh_voice or (settings.espeak.TTS_VOICE_ZH if settings else "cmn")
+        self.en_voice = en_voice or (settings.espeak.TTS_VOICE_EN if settings else "en-us")
+        self.wpm = wpm or (settings.espeak.TTS_WORDS_PER_MINUTE if settings else 165)
         # espeak-ng counts each Chinese character as a word, so Mandarin needs a higher rate.
-        self.wpm_zh = wpm_zh or (settings.TTS_WORDS_PER_MINUTE_ZH if settings else 270)
+        self.wpm_zh = wpm_zh or (settings.espeak.TTS_WORDS_PER_MINUTE_ZH if settings else 270)
         self.timeout_s, self.binary = timeout_s, binary
 
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
@@ -84,10 +85,10 @@ class EspeakSpeaker:
             await self._run(espeak_args(voice, words_per_minute(base, request.speed), tmp, self.binary), text)
             duration = wav_duration(tmp)
             if duration <= 0:
-                raise TTSError("espeak-ng produced no audio")
+                raise SpeechError("espeak-ng produced no audio")
             os.replace(tmp, out_path)
         except (OSError, wave.Error) as exc:
-            raise TTSError(f"espeak-ng output unusable: {exc}") from exc
+            raise SpeechError(f"espeak-ng output unusable: {exc}") from exc
         finally:
             tmp.unlink(missing_ok=True)
         return duration
@@ -98,17 +99,17 @@ class EspeakSpeaker:
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
             )
         except FileNotFoundError as exc:
-            raise TTSError(f"{argv[0]} is not installed (apt-get install espeak-ng)") from exc
+            raise SpeechError(f"{argv[0]} is not installed (apt-get install espeak-ng)") from exc
         try:
             _, stderr = await asyncio.wait_for(proc.communicate(text.encode()), self.timeout_s)
         except (TimeoutError, asyncio.CancelledError) as exc:
             proc.kill()
             await proc.wait()
             if isinstance(exc, TimeoutError):
-                raise TTSError(f"{argv[0]} timed out after {self.timeout_s:g} s") from exc
+                raise SpeechError(f"{argv[0]} timed out after {self.timeout_s:g} s") from exc
             raise
         if proc.returncode != 0:
-            raise TTSError(f"{argv[0]} failed ({proc.returncode}): {stderr.decode(errors='replace')[-400:]}")
+            raise SpeechError(f"{argv[0]} failed ({proc.returncode}): {stderr.decode(errors='replace')[-400:]}")
 
     async def ready(self) -> Readiness:
         """Ready when the espeak-ng binary is installed."""

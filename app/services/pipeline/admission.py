@@ -11,7 +11,13 @@ from urllib.parse import urlsplit
 from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from app.core.settings import Settings
 from app.models.operation import Operation, OperationType
-from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
+from app.models.requests import (
+    CreateStoryboardRequest,
+    OperationRequest,
+    RegenerateShotRequest,
+    RenderVideoRequest,
+    check_music_name,
+)
 from app.models.story import Story, StoryStatus
 from app.services.pipeline.runner import JobRunner
 from app.state.store import StateStore
@@ -34,6 +40,8 @@ class Admission:
         """Return (operation, created). Raise an ApiError if the request cannot be accepted."""
         op_type = REQUEST_TYPES[type(request)]
         callback_url = self._checked_callback_url(request)
+        if isinstance(request, RenderVideoRequest):
+            check_music_name(request.bgm, self.settings.music_dir)
         if isinstance(request, RenderVideoRequest) and request.enhance:
             # The video_enhance server exists; the render step that calls it does not yet.
             raise InvalidInput("enhance_unavailable", "enhancement (super-resolution, interpolation) is not "
@@ -57,7 +65,7 @@ class Admission:
         if request.callback_url is None:
             return None
         host = urlsplit(str(request.callback_url)).hostname or ""
-        if host not in self.settings.CALLBACK_ALLOWED_HOSTS:
+        if host not in self.settings.callbacks.CALLBACK_ALLOWED_HOSTS:
             raise InvalidInput("callback_not_allowed", f"callback host {host!r} is not allow-listed")
         return str(request.callback_url)
 
@@ -90,10 +98,10 @@ class Admission:
         return None
 
     def _check_create(self, request: CreateStoryboardRequest, story: Story | None) -> Story | None:
-        if len(request.script_content) > self.settings.MAX_SCRIPT_CHARS:
+        if len(request.script_content) > self.settings.server.MAX_SCRIPT_CHARS:
             raise InvalidInput("script_too_long",
                                f"script_content has {len(request.script_content)} characters; "
-                               f"the limit is {self.settings.MAX_SCRIPT_CHARS}")
+                               f"the limit is {self.settings.server.MAX_SCRIPT_CHARS}")
         if story is not None and story.user_id != request.user_id:
             raise Conflict("story_id_taken", f"story_id {request.story_id} is already in use")
         if story is not None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.settings import Settings
+from app.models import freshness as fingerprints
 from app.models.story import Story
 from app.services.callbacks.outbox import Outbox
-from app.services.pipeline import fingerprints
+from app.services.pipeline.failures import stage_step
 from app.services.registry import Providers
 from app.state.store import StateStore
 
@@ -30,3 +31,10 @@ class PipelineContext:
     @staticmethod
     def asset_key(story: Story, file: str) -> str:
         return f"users/{story.user_id}/stories/{story.story_id}/{file}"
+
+
+async def publish_file(ctx: PipelineContext, key: str, path: Path, content_type: str, *,
+                       shot_id: str | None = None) -> None:
+    """Put a produced file into the object store; a refusal is `publish_failed` whatever step asked."""
+    with stage_step("publish", shot_id=shot_id):
+        await ctx.providers.publish.put_file(key, path, content_type)

@@ -10,6 +10,7 @@ from app.models.requests import CreateStoryboardRequest
 from app.models.story import Shot, Story, StoryStatus
 from app.models.storyboard import Storyboard
 from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import render_keyframe
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
@@ -17,7 +18,7 @@ from app.services.pipeline.shots import for_each_shot
 
 async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
     story = await _plan(ctx, op, reporter)
-    await reporter.begin("keyframes", total=1 + len(story.shots))
+    await reporter.begin("keyframe", total=1 + len(story.shots))
 
     async def draw(shot: Shot) -> None:
         await reporter.shot_state(shot.id, "rendering")
@@ -25,8 +26,8 @@ async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationRep
         await reporter.shot_state(shot.id, "done", advance=1)
 
     missing = [s for s in story.shots if s.keyframe is None]
-    await for_each_shot(missing, draw, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="keyframes")
-    await reporter.stage_done("keyframes")
+    await for_each_shot(missing, draw, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="keyframe")
+    await reporter.stage_done("keyframe")
     await ctx.store.update_story(story.story_id, _mark_ready)
     return {"shot_ids": [s.id for s in story.shots]}
 
@@ -39,8 +40,9 @@ async def _plan(ctx: PipelineContext, op: Operation, reporter: OperationReporter
     await reporter.begin("storyboard", total=1)
     request = CreateStoryboardRequest.model_validate(op.request)
     await ctx.store.update_story(op.story_id, lambda s: _apply_request(s, request))
-    outcome = await ctx.providers.planner.call(
-        lambda planner: planner.plan(script=request.script_content, style=request.style, title=request.display_name))
+    with stage_step("storyboard"):
+        outcome = await ctx.providers.storyboard.call(lambda planner: planner.plan(
+            script=request.script_content, style=request.style, title=request.display_name))
     story = await ctx.store.update_story(
         op.story_id, lambda s: _apply_storyboard(s, outcome.value, op.operation_id, outcome.degraded))
     await reporter.advance()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from app.models.freshness import digest
 from app.models.story import Keyframe, Shot, ShotStatus, Story
 from app.services.keyframe.base import KeyframeRequest
-from app.services.pipeline.context import PipelineContext
-from app.services.pipeline.fingerprints import digest
+from app.services.pipeline.context import PipelineContext, publish_file
 
 
 async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, version: int,
@@ -20,9 +20,9 @@ async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, ver
         subject=shot.subject, image_detail=shot.image_detail, camera=shot.camera, tone=shot.tone,
         width=width, height=height, seed=int(digest(story.story_id, shot.id, version)[:8], 16), version=version,
     )
-    outcome = await ctx.providers.images.call(lambda renderer: renderer.render(request, path))
+    outcome = await ctx.providers.keyframe.call(lambda renderer: renderer.render(request, path))
     key = ctx.asset_key(story, file)
-    await ctx.providers.storage.put_file(key, path, "image/png")
+    await publish_file(ctx, key, path, "image/png", shot_id=shot.id)
     keyframe = Keyframe(key=key, file=file, version=version, operation_id=operation_id,
                         fingerprint=digest(request.model_dump()), backend=outcome.backend,
                         degraded=outcome.degraded is not None)
@@ -34,7 +34,7 @@ async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, ver
         target.keyframe = keyframe
         target.keyframe_history = [k for k in target.keyframe_history if k.version != version] + [keyframe]
         target.status = ShotStatus.done
-        set_degraded(target, "keyframes", outcome.degraded)
+        set_degraded(target, "keyframe", outcome.degraded)
 
     return await ctx.store.update_story(story.story_id, attach)
 

@@ -1,6 +1,6 @@
 """shot_regen: merge the user's edit into the shot and draw a new keyframe version.
 
-The shot's clip and the story's video become stale by fingerprint (see fingerprints.py); the next
+The shot's clip and the story's video become stale by fingerprint (see app/models/freshness.py); the next
 render redoes exactly those.
 """
 
@@ -14,6 +14,7 @@ from app.models.requests import RegenerateShotRequest
 from app.models.story import Shot, ShotStatus, Story
 from app.models.storyboard import PlannedShot, ShotEdit
 from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import next_version, render_keyframe, set_degraded
 from app.services.pipeline.reporter import OperationReporter
 
@@ -25,18 +26,21 @@ async def run_regenerate(ctx: PipelineContext, op: Operation, reporter: Operatio
     await reporter.begin("storyboard", total=2)
     story, shot = await _load(ctx, request)
     if not reporter.stage_finished("storyboard"):
-        story, shot = await _revise(ctx, story, shot, request)
+        with stage_step("storyboard", shot_id=shot.id):
+            story, shot = await _revise(ctx, story, shot, request)
         await reporter.advance()
         await reporter.stage_done("storyboard")
 
-    await reporter.begin("keyframes")
+    await reporter.begin("keyframe")
     produced = shot.keyframe if shot.keyframe and shot.keyframe.operation_id == op.operation_id else None
     if produced is None:
         await reporter.shot_state(shot.id, "rendering")
-        story = await render_keyframe(ctx, story, shot, version=next_version(shot), operation_id=op.operation_id)
+        with stage_step("keyframe", shot_id=shot.id):
+            story = await render_keyframe(ctx, story, shot, version=next_version(shot),
+                                          operation_id=op.operation_id)
         produced = story.shot(shot.id).keyframe  # type: ignore[union-attr]
     await reporter.shot_state(shot.id, "done", advance=1)
-    await reporter.stage_done("keyframes")
+    await reporter.stage_done("keyframe")
     return {"shot_id": shot.id, "keyframe_version": produced.version, "keyframe_key": produced.key}
 
 
@@ -52,7 +56,7 @@ async def _revise(ctx: PipelineContext, story: Story, shot: Shot,
                   request: RegenerateShotRequest) -> tuple[Story, Shot]:
     edit = ShotEdit(**request.model_dump(include=set(ShotEdit.model_fields)))
     current = PlannedShot(**shot.model_dump(include=set(PlannedShot.model_fields)))
-    outcome = await ctx.providers.planner.call(lambda planner: planner.revise_shot(
+    outcome = await ctx.providers.storyboard.call(lambda planner: planner.revise_shot(
         shot=current, edit=edit, characters=story.characters, style=request.style or story.style))
     revised = outcome.value
 

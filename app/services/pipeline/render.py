@@ -12,14 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import StageError
+from app.models import freshness as fp
 from app.models.operation import Operation
+from app.models.render import RenderOverrides
 from app.models.story import Asset, FinalVideo, Shot, ShotStatus, Story, StoryStatus
 from app.services import compose
 from app.services.chain import Outcome
 from app.services.clip.base import ClipRequest
 from app.services.narration.base import SpeechRequest
-from app.services.pipeline import fingerprints as fp
-from app.services.pipeline.context import PipelineContext
+from app.services.pipeline.context import PipelineContext, publish_file
+from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
@@ -28,8 +30,6 @@ from app.services.pipeline.shots import for_each_shot
 COMPOSE_UNITS = 10
 #: Least time between two progress writes while composing.
 COMPOSE_PROGRESS_INTERVAL_S = 1.0
-#: Request fields that choose how the film is composed (see RenderVideoRequest.composition).
-COMPOSITION_FIELDS = ("bgm", "transition", "transition_s", "resolution", "burn_subtitles")
 
 
 async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
@@ -37,15 +37,17 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
     total = 2 * len(story.shots) + COMPOSE_UNITS + 1
     await reporter.begin("narration", total=total)
     story = await _narrate_all(ctx, story, reporter)
-    await reporter.begin("clips")
+    await reporter.begin("clip")
     story = await _animate_all(ctx, story, reporter)
     await reporter.begin("compose")
     progress = CompositionProgress(reporter, COMPOSE_UNITS)
-    video = await _compose(ctx, story, render_options(op.request), progress)
+    with stage_step("compose"):
+        video = await _compose(ctx, story, render_options(op.request), progress)
     await progress.finish()
     await reporter.stage_done("compose")
     await reporter.begin("publish")
-    story = await _publish(ctx, story, video)
+    with stage_step("publish"):
+        story = await _publish(ctx, story, video)
     await reporter.advance()
     await reporter.stage_done("publish")
     return {"video_key": video.key, "subtitle_key": video.subtitle_key, "subtitle_vtt_key": video.vtt_key,
@@ -54,7 +56,7 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
 
 def render_options(request: dict[str, Any]) -> dict[str, Any]:
     """The composition options a stored render request set (unset ones follow the settings)."""
-    return {key: request[key] for key in COMPOSITION_FIELDS if request.get(key) is not None}
+    return RenderOverrides.of(request).chosen()
 
 
 class CompositionProgress:
@@ -115,12 +117,12 @@ async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         path = ctx.asset_path(story, file)
         path.parent.mkdir(parents=True, exist_ok=True)
         request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
-        outcome = await ctx.providers.speech.call(lambda speaker: speaker.synthesize(request, path))
-        asset = await _publish_asset(ctx, story, file, "audio/wav", fingerprint, outcome)
+        outcome = await ctx.providers.narration.call(lambda speaker: speaker.synthesize(request, path))
+        asset = await _publish_asset(ctx, story, shot, file, "audio/wav", fingerprint, outcome, outcome.value)
         await _attach(ctx, story, shot, "audio", asset, stage="narration", degraded=outcome.degraded)
         await reporter.shot_state(shot.id, "pending", advance=1)
 
-    await for_each_shot(story.shots, narrate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="narration")
+    await for_each_shot(story.shots, narrate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="narration")
     await reporter.stage_done("narration")
     return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
 
@@ -139,14 +141,14 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         path = ctx.asset_path(story, file)
         request = ClipRequest(keyframe_path=ctx.asset_path(story, shot.keyframe.file), prompt=shot.detail,
                               prompts=shot.prompts, camera=shot.camera, duration=duration, width=width, height=height,
-                              fps=ctx.settings.VIDEO_FPS, seed=shot.sequence)
-        outcome = await ctx.providers.clips.call(lambda animator: animator.animate(request, path))
-        asset = await _publish_asset(ctx, story, file, "video/mp4", fingerprint, outcome, duration)
-        await _attach(ctx, story, shot, "clip", asset, stage="clips", degraded=outcome.degraded, done=True)
+                              fps=ctx.settings.compose.fps, seed=shot.sequence)
+        outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, path))
+        asset = await _publish_asset(ctx, story, shot, file, "video/mp4", fingerprint, outcome, duration)
+        await _attach(ctx, story, shot, "clip", asset, stage="clip", degraded=outcome.degraded, done=True)
         await reporter.shot_state(shot.id, "done", advance=1)
 
-    await for_each_shot(story.shots, animate, limit=ctx.settings.MAX_PARALLEL_SHOTS, stage="clips")
-    await reporter.stage_done("clips")
+    await for_each_shot(story.shots, animate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="clip")
+    await reporter.stage_done("clip")
     return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
 
 
@@ -177,12 +179,11 @@ async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],
 
 
 async def _publish(ctx: PipelineContext, story: Story, video: FinalVideo) -> Story:
-    storage = ctx.providers.storage
-    await storage.put_file(video.key, ctx.asset_path(story, video.file), "video/mp4")
-    await storage.put_file(video.subtitle_key, ctx.asset_path(story, video.subtitle_file), "application/x-subrip")
+    await publish_file(ctx, video.key, ctx.asset_path(story, video.file), "video/mp4")
+    await publish_file(ctx, video.subtitle_key, ctx.asset_path(story, video.subtitle_file), "application/x-subrip")
     if video.vtt_key and video.vtt_file:
-        await storage.put_file(video.vtt_key, ctx.asset_path(story, video.vtt_file), "text/vtt")
-    await storage.put_file(video.cover_key, ctx.asset_path(story, video.cover_file), "image/jpeg")
+        await publish_file(ctx, video.vtt_key, ctx.asset_path(story, video.vtt_file), "text/vtt")
+    await publish_file(ctx, video.cover_key, ctx.asset_path(story, video.cover_file), "image/jpeg")
 
     def attach(s: Story) -> None:
         s.video = video
@@ -205,10 +206,10 @@ async def _attach(ctx: PipelineContext, story: Story, shot: Shot, field: str, as
     await ctx.store.update_story(story.story_id, change)
 
 
-async def _publish_asset(ctx: PipelineContext, story: Story, file: str, content_type: str, fingerprint: str,
-                         outcome: Outcome, duration: float | None = None) -> Asset:
-    """Publish a produced file; `duration` defaults to the backend's returned value (TTS returns it)."""
+async def _publish_asset(ctx: PipelineContext, story: Story, shot: Shot, file: str, content_type: str,
+                         fingerprint: str, outcome: Outcome[object], duration: float) -> Asset:
+    """Publish a produced file and describe it as the shot's asset of `duration` seconds."""
     key = ctx.asset_key(story, file)
-    await ctx.providers.storage.put_file(key, ctx.asset_path(story, file), content_type)
-    return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration if duration else outcome.value,
-                 backend=outcome.backend, degraded=outcome.degraded is not None)
+    await publish_file(ctx, key, ctx.asset_path(story, file), content_type, shot_id=shot.id)
+    return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration, backend=outcome.backend,
+                 degraded=outcome.degraded is not None)

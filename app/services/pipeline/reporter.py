@@ -5,7 +5,6 @@ from __future__ import annotations
 from app.models.events import CallbackEvent, event_id_for
 from app.models.operation import Operation, OperationStatus
 from app.services.pipeline.context import PipelineContext
-from app.services.presenter import progress_view
 
 
 class OperationReporter:
@@ -49,7 +48,7 @@ class OperationReporter:
 
     async def emit(self, event: str, *, stage: str, status: str, result: dict | None = None,
                    error: dict | None = None) -> None:
-        url = self.op.callback_url or self.ctx.settings.CALLBACK_URL
+        url = self.op.callback_url or self.ctx.settings.callbacks.CALLBACK_URL
         payload = CallbackEvent(
             event_id=event_id_for(self.op.operation_id, event, stage),
             event=event,
@@ -59,7 +58,7 @@ class OperationReporter:
             user_id=self.op.user_id,
             stage=stage,
             status=status,
-            progress=progress_view(self.op),
+            progress=self.op.progress.view(),
             result=result,
             error=error,
         )

@@ -22,8 +22,9 @@ from app.services.pipeline.create import run_create
 from app.services.pipeline.regenerate import run_regenerate
 from app.services.pipeline.render import run_render
 from app.services.pipeline.reporter import OperationReporter
-from app.services.presenter import Presenter
 
+#: Renders an operation's result as clients see it (URLs for keys); the API layer provides it.
+ResultView = Callable[[Operation, Story | None], dict[str, Any] | None]
 Step = Callable[[PipelineContext, Operation, OperationReporter], Awaitable[dict[str, Any]]]
 
 STEPS: dict[OperationType, Step] = {
@@ -34,9 +35,9 @@ STEPS: dict[OperationType, Step] = {
 
 
 class JobRunner:
-    def __init__(self, ctx: PipelineContext, presenter: Presenter):
+    def __init__(self, ctx: PipelineContext, result_view: ResultView):
         self.ctx = ctx
-        self.presenter = presenter
+        self.result_view = result_view
         self._story_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
@@ -132,7 +133,7 @@ class JobRunner:
         # The event goes to the outbox before the operation turns terminal: after a crash in
         # between, the operation runs again and re-emits the same event id.
         await reporter.emit(name, stage=op.progress.stage, status=status,
-                            result=self.presenter.result(op, story),
+                            result=self.result_view(op, story),
                             error=error.model_dump() if error else None)
         await self.ctx.store.update_operation(op.operation_id, finish)
         if error:

@@ -41,8 +41,8 @@ class LocalObjectStore:
 
 
 def media_dir(settings: Settings) -> Path:
-    return settings.DATA_DIR / "media"
+    return settings.state.DATA_DIR / "media"
 
 
 def create(settings: Settings) -> LocalObjectStore:
-    return LocalObjectStore(media_dir(settings), settings.public_base_url)
+    return LocalObjectStore(media_dir(settings), settings.server.public_base_url)

@@ -13,56 +13,13 @@ from urllib.parse import quote
 
 import oss2
 import requests
-from pydantic import SecretStr
 
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import (
-    BackendError,
-    PolicedCaller,
-    PolicySettings,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-    http_status_error,
-)
+from app.core.settings.vendors import OssSettings
+from app.services.backend import PolicedCaller, Readiness, http_status_error
 
 NAME = "oss"
-
-
-class OssSettings(PolicySettings):
-    """OSS_* settings, from the environment (or .env) only; BACKOFF_MAX_S keeps PolicySettings' default."""
-
-    model_config = backend_settings_config("OSS_")
-
-    #: e.g. https://oss-cn-hangzhou.aliyuncs.com, or the bound custom domain with IS_CNAME=true
-    ENDPOINT: str = ""
-    BUCKET: str = ""
-    ACCESS_KEY_ID: SecretStr | None = None
-    ACCESS_KEY_SECRET: SecretStr | None = None
-    #: ENDPOINT is a custom domain bound to the bucket (required for new accounts' mainland buckets)
-    IS_CNAME: bool = False
-    #: public/CDN base for read URLs (url = base + "/" + key); empty = presigned GET URLs
-    PUBLIC_BASE_URL: str = ""
-    URL_EXPIRES_S: int = 3600
-    MULTIPART_THRESHOLD_BYTES: int = 10 * 1024 * 1024
-    PART_SIZE_BYTES: int = 10 * 1024 * 1024
-    UPLOAD_THREADS: int = 2
-    #: resumable-upload checkpoints; empty = DATA_DIR/oss-checkpoints
-    CHECKPOINT_DIR: Path | None = None
-    #: socket timeout of each HTTP request oss2 makes
-    CONNECT_TIMEOUT_S: float = 30.0
-    #: one upload attempt (all its parts)
-    TIMEOUT_S: float = 900.0
-    CONCURRENCY: int = 4
-    RETRIES: int = 3
-    BACKOFF_BASE_S: float = 1.0
-
-    def missing(self) -> list[str]:
-        """Names of the settings an OSS store cannot work without."""
-        values = {"OSS_ENDPOINT": self.ENDPOINT, "OSS_BUCKET": self.BUCKET, "OSS_ACCESS_KEY_ID": self.ACCESS_KEY_ID,
-                  "OSS_ACCESS_KEY_SECRET": self.ACCESS_KEY_SECRET}
-        return [name for name, value in values.items() if not value]
 
 
 def check_key(key: str) -> str:
@@ -166,4 +123,4 @@ class OssObjectStore:
 
 def create(settings: Settings) -> OssObjectStore:
     """The OSS object store, from OSS_* settings; checkpoints under DATA_DIR unless OSS_CHECKPOINT_DIR is set."""
-    return OssObjectStore(OssSettings(), settings.DATA_DIR / "oss-checkpoints")
+    return OssObjectStore(settings.oss, settings.state.DATA_DIR / "oss-checkpoints")

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 from loguru import logger
 
+from app.core.errors import ReplyError, TerminalBackendError
+from app.core.settings.base import CallPolicy
 from app.models.storyboard import Character, PlannedShot, ShotEdit, Storyboard
-from app.services.backend import CallPolicy, PolicedCaller, TerminalBackendError
+from app.services.backend import PolicedCaller
 from app.services.storyboard.language.text import detect_language
 from app.services.storyboard.llm.assemble import apply_revision, merge_edit, needs_new_picture, to_storyboard
 from app.services.storyboard.llm.prompts import Message, feedback_messages, plan_messages, revise_messages
 from app.services.storyboard.llm.reply import (
-    ReplyError,
     RevisionReply,
     StoryboardReply,
     json_schema,

@@ -16,28 +16,16 @@ from typing import Any
 import aiohttp
 from dashscope.aigc.generation import AioGeneration
 
+from app.core.errors import BackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import BackendError, PolicySettings, Readiness, TransientBackendError, backend_settings_config
-from app.services.dashscope_common import DashScopeClient, DashScopeSettings, sdk_error, vendor_error
+from app.core.settings.dashscope import DashScopeSettings
+from app.core.settings.storyboard import QwenSettings
+from app.services.backend import Readiness
+from app.services.dashscope_common import DashScopeClient, sdk_error, vendor_error
 from app.services.storyboard.llm.chat import ChatPlanner
 from app.services.storyboard.llm.prompts import Message
 
 NAME = "dashscope"
-
-
-class QwenSettings(PolicySettings):
-    """DASHSCOPE_LLM_* settings: the model, its sampling, and the call policy."""
-
-    model_config = backend_settings_config("DASHSCOPE_LLM_")
-
-    MODEL: str = "qwen-plus"
-    TEMPERATURE: float = 0.7
-    SEED: int | None = None
-    MAX_TOKENS: int = 8000
-    CONCURRENCY: int = 4
-    TIMEOUT_S: float = 180.0
-    #: how many times an invalid storyboard is sent back with its validation error
-    REPLY_RETRIES: int = 2
 
 
 class QwenPlanner(ChatPlanner):
@@ -99,6 +87,6 @@ def reply_text(output: Mapping[str, Any]) -> str:
     return str(output.get("text") or "")
 
 
-def create(settings: Settings | None) -> QwenPlanner:  # noqa: ARG001 - the factory signature is fixed
+def create(settings: Settings) -> QwenPlanner:
     """Factory for the `dashscope` LLM backend: DASHSCOPE_* account, DASHSCOPE_LLM_* model settings."""
-    return QwenPlanner(QwenSettings(), DashScopeSettings())
+    return QwenPlanner(settings.qwen, settings.dashscope)

@@ -12,43 +12,14 @@ from typing import Any
 import httpx
 import ollama
 
+from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.services.backend import (
-    BackendError,
-    PolicySettings,
-    Readiness,
-    TerminalBackendError,
-    TransientBackendError,
-    backend_settings_config,
-    http_status_error,
-)
+from app.core.settings.storyboard import OllamaSettings
+from app.services.backend import Readiness, http_status_error
 from app.services.storyboard.llm.chat import ChatPlanner
 from app.services.storyboard.llm.prompts import Message
 
 NAME = "ollama"
-
-
-class OllamaSettings(PolicySettings):
-    """OLLAMA_* settings, read from the environment (and .env); TIMEOUT_S, RETRIES and BACKOFF_MAX_S keep
-    PolicySettings' defaults."""
-
-    model_config = backend_settings_config("OLLAMA_")
-
-    HOST: str = "http://127.0.0.1:11434"
-    #: a non-thinking instruct model that follows JSON schemas well at 7B; qwen3 works with THINK=false
-    MODEL: str = "qwen2.5:7b-instruct"
-    TEMPERATURE: float = 0.7
-    NUM_CTX: int = 16384
-    SEED: int | None = None
-    #: sent as `think` when set (qwen3: false); unset = the model's default
-    THINK: bool | None = None
-    #: how long the server keeps the model loaded after a call ("5m", "1h", "-1"); empty = server default
-    KEEP_ALIVE: str = ""
-    CONCURRENCY: int = 1
-    BACKOFF_BASE_S: float = 1.0
-    #: how many times an invalid storyboard is sent back with its validation error
-    REPLY_RETRIES: int = 2
-    READY_TIMEOUT_S: float = 5.0
 
 
 class OllamaPlanner(ChatPlanner):
@@ -129,6 +100,6 @@ def transport_error(exc: BaseException) -> TransientBackendError:
     return TransientBackendError(NAME, "unreachable", "cannot connect to the ollama server")
 
 
-def create(settings: Settings | None) -> OllamaPlanner:  # noqa: ARG001 - the factory signature is fixed
+def create(settings: Settings) -> OllamaPlanner:
     """Factory for the `ollama` LLM backend; its settings come from OLLAMA_* variables."""
-    return OllamaPlanner(OllamaSettings())
+    return OllamaPlanner(settings.ollama)

@@ -15,17 +15,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
+from app.core.errors import ReplyError
 from app.models.storyboard import CAMERA_TERMS
 from app.services.storyboard.language.camera import resolve_camera
 from app.services.storyboard.language.cues import detect_tone
 from app.services.storyboard.language.text import detect_language
 from app.services.storyboard.language.vocab import TONES
 from app.services.storyboard.llm.prompts import MAX_SHOTS, MIN_SHOTS
-
-
-class ReplyError(ValueError):
-    """A reply that cannot be used; the message says why, in words fit to send back to the model."""
-
 
 # --------------------------------------------------------------------------- JSON extraction
 

@@ -129,6 +129,6 @@ class RuleBasedPlanner:
         return revise(shot, edit, characters, style)
 
 
-def create(settings: Settings | None) -> RuleBasedPlanner:  # noqa: ARG001 - the factory signature is fixed
+def create(settings: Settings | None = None) -> RuleBasedPlanner:  # noqa: ARG001 - rules need no settings
     """Factory for the `embedded` LLM backend; the planner needs no settings."""
     return RuleBasedPlanner()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.settings import Settings
+from app.models import freshness as fingerprints
 from app.models.operation import Operation, OperationType
 from app.models.story import Shot, Story
-from app.services.pipeline import fingerprints
 from app.services.publish.base import ObjectStore
 
 API_PREFIX = "/api/v1"
@@ -94,7 +94,7 @@ class Presenter:
             "status": op.status,
             "story_id": op.story_id,
             "stage": op.progress.stage,
-            "progress": progress_view(op),
+            "progress": op.progress.view(),
             "error": op.error.model_dump() if op.error else None,
             "result": self.result(op, story),
             "created_at": op.created_at.isoformat(),
@@ -107,10 +107,6 @@ class Presenter:
             },
         }
 
-
-def progress_view(op: Operation) -> dict[str, Any]:
-    progress = op.progress
-    return {**progress.model_dump(), "percent": progress.percent}
 
 
 def degraded_shots(story: Story) -> list[dict[str, str]]:
