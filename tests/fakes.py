@@ -6,11 +6,12 @@ import asyncio
 import os
 from pathlib import Path
 
-from app.core.errors import StageError, TransientBackendError
+from app.core.errors import StageError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
 from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.kenburns import KenBurnsAnimator
+from app.services.publish.local import LocalObjectStore, media_dir
 
 
 class FailingPlanner:
@@ -50,6 +51,57 @@ class BrokenAnimator:
     async def ready(self) -> Readiness:
         return Readiness(ready=False, detail="GPU server unavailable")
 
+    async def aclose(self) -> None:
+        return None
+
 
 def broken_clips(_: Settings) -> BrokenAnimator:
     return BrokenAnimator()
+
+
+class RefusingRenderer:
+    """A text-to-image service that refuses every prompt, as a vendor's moderation does."""
+
+    async def render(self, request: object, out_path: Path) -> None:
+        raise TerminalBackendError("refusing-t2i", "DataInspectionFailed", "input data may contain inappropriate content")
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="refuses everything")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def refusing_keyframes(_: Settings) -> RefusingRenderer:
+    return RefusingRenderer()
+
+
+class CorruptAnimator:
+    """An image-to-video backend whose 'MP4' is garbage bytes: composition must say so, not crash."""
+
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2048))
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="writes corrupt clips")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def corrupt_clips(_: Settings) -> CorruptAnimator:
+    return CorruptAnimator()
+
+
+class RefusingStore(LocalObjectStore):
+    """Local storage whose bucket refuses the final film (a full or read-only bucket, a revoked grant)."""
+
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        if key.endswith("/video.mp4"):
+            raise TerminalBackendError("refusing-store", "AccessDenied", "the bucket refused the write")
+        await super().put_file(key, path, content_type)
+
+
+def refusing_store(settings: Settings) -> RefusingStore:
+    return RefusingStore(media_dir(settings), settings.server.public_base_url)

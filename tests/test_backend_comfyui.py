@@ -271,7 +271,7 @@ def test_registry_builds_both_backends_from_comfyui_settings(monkeypatch):
     monkeypatch.setenv("COMFYUI_HOSTS", "http://gpu-1:8188,http://gpu-2:8188")
     monkeypatch.setenv("COMFYUI_IMAGE_TEMPLATE", "sdxl_t2i")
     monkeypatch.setenv("COMFYUI_VIDEO_MAX_FRAMES", "61")
-    image = build("image", "comfyui", Settings())
-    video = build("video", "comfyui", Settings())
+    image = build("keyframe", "comfyui", Settings())
+    video = build("clip", "comfyui", Settings())
     assert image.workflow.name == "sdxl_t2i" and image.jobs.hosts == ("http://gpu-1:8188", "http://gpu-2:8188")
     assert video.workflow.name == "hunyuan15_i2v" and video.own.MAX_FRAMES == 61

@@ -131,7 +131,7 @@ def test_factory_reads_the_shared_account_and_the_llm_settings(monkeypatch) -> N
     monkeypatch.setenv("DASHSCOPE_API_KEY", "sk-from-env")
     monkeypatch.setenv("DASHSCOPE_BASE_HTTP_URL", "https://dashscope-intl.aliyuncs.com/api/v1")
     monkeypatch.setenv("DASHSCOPE_LLM_MODEL", "qwen-flash")
-    made = build("llm", "dashscope", Settings())
+    made = build("storyboard", "dashscope", Settings())
     assert isinstance(made, QwenPlanner) and made.settings.MODEL == "qwen-flash"
     assert made.account.api_key() == "sk-from-env"
     assert made.account.settings.BASE_HTTP_URL == "https://dashscope-intl.aliyuncs.com/api/v1"

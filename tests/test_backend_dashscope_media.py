@@ -444,10 +444,10 @@ def test_registry_builds_the_three_backends_from_the_environment(monkeypatch, se
     monkeypatch.setenv("DASHSCOPE_I2V_MODEL", "wanx2.1-i2v-turbo")
     monkeypatch.setenv("DASHSCOPE_TTS_VOICE", "longwan_v2")
     settings = Settings()
-    image, video, tts = (build(stage, "dashscope", settings) for stage in ("image", "video", "tts"))
+    image, video, tts = (build(stage, "dashscope", settings) for stage in ("keyframe", "clip", "narration"))
     assert (image.settings.MODEL, video.settings.MODEL, tts.settings.VOICE) == ("wanx-v1", "wanx2.1-i2v-turbo",
                                                                                 "longwan_v2")
     assert image.client.settings.API_KEY.get_secret_value() == KEY
     monkeypatch.setenv("DASHSCOPE_TTS_VOICE", "longwan")
     with pytest.raises(ConfigurationError, match="v2 voices"):
-        build("tts", "dashscope", settings)
+        build("narration", "dashscope", Settings())

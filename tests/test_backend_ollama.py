@@ -122,8 +122,8 @@ async def test_missing_model_is_terminal_with_ollamas_message_and_not_retried(do
 
 
 async def test_failed_plan_falls_back_to_the_embedded_planner_and_says_why(double) -> None:
-    chain = StageChain("llm", [NamedBackend("ollama", planner(double.base_url, MODEL="qwen3:14b")),
-                               NamedBackend("embedded", embedded_planner(None))])
+    chain = StageChain("storyboard", [("ollama", planner(double.base_url, MODEL="qwen3:14b")),
+                                      ("embedded", embedded_planner(None))])
     outcome = await chain.call(lambda p: p.plan(script=SCRIPT, style="", title=""))
     assert outcome.backend == "embedded" and len(outcome.value.shots) >= 4
     assert outcome.degraded == 'ollama: model_not_found: model "qwen3:14b" not found, try pulling it first'
@@ -178,7 +178,7 @@ def test_factory_reads_ollama_settings_from_the_environment(monkeypatch) -> None
     monkeypatch.setenv("OLLAMA_HOST", "http://gpu-box:11434")
     monkeypatch.setenv("OLLAMA_MODEL", "qwen3:8b")
     monkeypatch.setenv("OLLAMA_REPLY_RETRIES", "4")
-    made = build("llm", "ollama", Settings())
+    made = build("storyboard", "ollama", Settings())
     assert isinstance(made, OllamaPlanner)
     assert (made.settings.HOST, made.settings.MODEL, made.reply_retries) == ("http://gpu-box:11434", "qwen3:8b", 4)
 

@@ -32,7 +32,7 @@ def test_every_stage_and_final_event_arrives_signed(start_service):
             events = wait_events(receiver, "op-cb", "operation.succeeded")
         assert [(e["event"], e["stage"]) for e in events] == [
             ("operation.stage_completed", "storyboard"),
-            ("operation.stage_completed", "keyframes"),
+            ("operation.stage_completed", "keyframe"),
             ("operation.succeeded", "done"),
         ]
         final = events[-1]
@@ -61,7 +61,7 @@ def test_refused_events_are_retried_with_the_same_ids_in_order(start_service):
     assert len(accepted_ids) == len(set(accepted_ids)) == 3
     assert set(refused_ids) <= set(accepted_ids)
     assert refused_ids[0] == accepted_ids[0]  # the first event was held back, not skipped
-    assert [e["stage"] for e in events] == ["storyboard", "keyframes", "done"]
+    assert [e["stage"] for e in events] == ["storyboard", "keyframe", "done"]
     assert not list((service.data_dir / "outbox").rglob("*.json"))
 
 
@@ -77,4 +77,4 @@ def test_undelivered_events_survive_a_restart(start_service, tmp_path):
         receiver.refuse_left = 0
         start_service(env)
         events = wait_events(receiver, "op-cb", "operation.succeeded")
-    assert [e["stage"] for e in events] == ["storyboard", "keyframes", "done"]
+    assert [e["stage"] for e in events] == ["storyboard", "keyframe", "done"]

@@ -112,7 +112,7 @@ def test_cloud_set_renders_through_every_cloud_double_and_degrades_one_failed_cl
             "OSS_ACCESS_KEY_ID": oss.key_id, "OSS_ACCESS_KEY_SECRET": oss.secret})
         rendered = run_flow(service, tmp_path, degraded_first_render=True)
         degraded = rendered["result"]["degraded_shots"]
-        assert [(d["shot_id"], d["stage"]) for d in degraded] == [("shot_01", "clips")]
+        assert [(d["shot_id"], d["stage"]) for d in degraded] == [("shot_01", "clip")]
         assert "500054" in degraded[0]["reason"] and "policy" in degraded[0]["reason"]
         assert rendered["result"]["video_url"].startswith(oss.base_url)
         assert any(k.endswith(".mp4") for k in oss.objects)

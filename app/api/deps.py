@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
 
 from app.api.presenter import Presenter
-from app.core.errors import ApiError
+from app.core.errors import Unauthorized
 from app.services.pipeline.admission import Admission
 from app.state.store import StateStore
 
 
-class Unauthorized(ApiError):
-    status_code = 401
-
-
 def get_admission(request: Request) -> Admission:
-    return request.app.state.admission
+    return cast(Admission, request.app.state.admission)
 
 
 def get_store(request: Request) -> StateStore:
-    return request.app.state.store
+    return cast(StateStore, request.app.state.store)
 
 
 def get_presenter(request: Request) -> Presenter:
-    return request.app.state.presenter
+    return cast(Presenter, request.app.state.presenter)
 
 
 def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:

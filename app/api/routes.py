@@ -14,7 +14,7 @@ from app.models.requests import CreateStoryboardRequest, OperationRequest, Regen
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)])
 
-ACCEPTED = {202: {"description": "Accepted: the operation, queued"},
+ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted: the operation, queued"},
             200: {"description": "The same operation_id and body were sent before"}}
 UserId = Annotated[Identifier | None, Query(description="When given, must own the story")]
 UserHeader = Annotated[Identifier | None, Header(alias="X-User-Id")]
@@ -68,7 +68,7 @@ async def cancel_operation(operation_id: Identifier, request: Request, store: St
     if op.status.terminal:
         raise Conflict("operation_finished", f"operation {operation_id} already {op.status}")
     await request.app.state.runner.cancel(operation_id)
-    op = await store.get_operation(operation_id)
+    op = await store.get_operation(operation_id) or op
     return presenter.operation(op, await store.get_story(op.story_id))
 
 

@@ -114,10 +114,7 @@ class BackendError(ServiceError):
         super().__init__(message, code=code)
         self.args = (f"{backend}: {code}: {message}",)
         self.backend = backend
-
-    @property  # type: ignore[override]
-    def retryable(self) -> bool:
-        return self.transient
+        self.retryable = self.transient
 
     def __str__(self) -> str:
         return f"{self.backend}: {self.code}: {self.message}"

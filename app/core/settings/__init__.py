@@ -108,7 +108,7 @@ def env_names(section: type[BaseSettings]) -> dict[str, str]:
 
 
 def _sections() -> dict[str, type[BaseSettings]]:
-    return {name: info.annotation for name, info in Settings.model_fields.items()  # type: ignore[misc]
+    return {name: info.annotation for name, info in Settings.model_fields.items()
             if isinstance(info.annotation, type) and issubclass(info.annotation, BaseSettings)}
 
 

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 
 from app.core.settings import Settings
 from app.models.storyboard import CAMERA_TERMS
+from app.services.backend import Readiness
 from app.services.keyframe.base import KeyframeRequest
 from app.services.keyframe.cardtext import Font, fit_line, load_font, wrap_text
 
@@ -101,6 +102,12 @@ class StoryboardCardRenderer:
 
     def __init__(self, settings: Settings | None = None, *, font_family: str = ""):
         self.font_family = font_family or (settings.compose.font if settings else "")
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="draws storyboard cards with Pillow")
+
+    async def aclose(self) -> None:
+        return None
 
     async def render(self, request: KeyframeRequest, out_path: Path) -> None:
         """Write the card for `request` to `out_path` as a PNG (drawn in a worker thread)."""

@@ -38,7 +38,10 @@ async def run_regenerate(ctx: PipelineContext, op: Operation, reporter: Operatio
         with stage_step("keyframe", shot_id=shot.id):
             story = await render_keyframe(ctx, story, shot, version=next_version(shot),
                                           operation_id=op.operation_id)
-        produced = story.shot(shot.id).keyframe  # type: ignore[union-attr]
+        current = story.shot(shot.id)
+        produced = current.keyframe if current else None
+    if produced is None:
+        raise StageError("keyframe_failed", f"{shot.id} lost its new keyframe", stage="keyframe", shot_id=shot.id)
     await reporter.shot_state(shot.id, "done", advance=1)
     await reporter.stage_done("keyframe")
     return {"shot_id": shot.id, "keyframe_version": produced.version, "keyframe_key": produced.key}

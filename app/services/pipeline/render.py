@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core.errors import StageError
 from app.models import freshness as fp
 from app.models.operation import Operation
 from app.models.render import RenderOverrides
-from app.models.story import Asset, FinalVideo, Shot, ShotStatus, Story, StoryStatus
+from app.models.story import Asset, FinalVideo, Keyframe, Shot, ShotStatus, Story, StoryStatus
 from app.services import compose
 from app.services.chain import Outcome
 from app.services.clip.base import ClipRequest
@@ -108,7 +108,8 @@ async def _load(ctx: PipelineContext, op: Operation) -> Story:
 
 async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
     async def narrate(shot: Shot) -> None:
-        if fp.audio_is_current(shot, story, ctx.settings) and ctx.asset_path(story, shot.audio.file).exists():
+        done = shot.audio and fp.audio_is_current(shot, story, ctx.settings)
+        if shot.audio and done and ctx.asset_path(story, shot.audio.file).exists():
             await reporter.shot_state(shot.id, "pending", advance=1)
             return
         await reporter.shot_state(shot.id, "rendering")
@@ -124,22 +125,24 @@ async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
 
     await for_each_shot(story.shots, narrate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="narration")
     await reporter.stage_done("narration")
-    return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
+    return await _reload(ctx, story)
 
 
 async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
     width, height = ctx.output_size(story.aspect_ratio)
 
     async def animate(shot: Shot) -> None:
-        if fp.clip_is_current(shot, story, ctx.settings) and ctx.asset_path(story, shot.clip.file).exists():
+        done = shot.clip and fp.clip_is_current(shot, story, ctx.settings)
+        if shot.clip and done and ctx.asset_path(story, shot.clip.file).exists():
             await reporter.shot_state(shot.id, "done", advance=1)
             return
         await reporter.shot_state(shot.id, "rendering")
-        duration = fp.shot_duration(shot.audio.duration or 0.0, ctx.settings)
+        audio, keyframe = required(shot, "audio", shot.audio), required(shot, "keyframe", shot.keyframe)
+        duration = fp.shot_duration(audio.duration or 0.0, ctx.settings)
         fingerprint = fp.clip_fingerprint(shot, story, ctx.settings, duration)
         file = f"{shot.id}/clip_{fingerprint}.mp4"
         path = ctx.asset_path(story, file)
-        request = ClipRequest(keyframe_path=ctx.asset_path(story, shot.keyframe.file), prompt=shot.detail,
+        request = ClipRequest(keyframe_path=ctx.asset_path(story, keyframe.file), prompt=shot.detail,
                               prompts=shot.prompts, camera=shot.camera, duration=duration, width=width, height=height,
                               fps=ctx.settings.compose.fps, seed=shot.sequence)
         outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, path))
@@ -149,7 +152,7 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
 
     await for_each_shot(story.shots, animate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="clip")
     await reporter.stage_done("clip")
-    return await ctx.store.get_story(story.story_id)  # type: ignore[return-value]
+    return await _reload(ctx, story)
 
 
 async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],
@@ -164,14 +167,14 @@ async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],
         if options.music_path is not None and not options.music_path.is_file():
             raise StageError("bgm_not_found", f"background music {options.music_path.name!r} is not in the music "
                              "folder", stage="compose")
-        media = [compose.ShotMedia(shot_id=s.id, clip_path=ctx.asset_path(story, s.clip.file),
-                                   audio_path=ctx.asset_path(story, s.audio.file), duration=s.clip.duration,
-                                   narration=s.narration) for s in story.shots]
+        media = [compose.ShotMedia(shot_id=s.id, clip_path=ctx.asset_path(story, required(s, "clip", s.clip).file),
+                                   audio_path=ctx.asset_path(story, required(s, "audio", s.audio).file),
+                                   duration=clip_seconds(s), narration=s.narration) for s in story.shots]
         out_dir.mkdir(parents=True, exist_ok=True)
         await compose.compose_story(shots=media, out_dir=out_dir, options=options, on_progress=progress)
     return FinalVideo(
         key=ctx.asset_key(story, names["video"]), file=names["video"], fingerprint=fingerprint,
-        duration=sum(s.clip.duration for s in story.shots),
+        duration=sum(clip_seconds(s) for s in story.shots),
         subtitle_key=ctx.asset_key(story, names["subtitles"]), subtitle_file=names["subtitles"],
         vtt_key=ctx.asset_key(story, names["vtt"]), vtt_file=names["vtt"],
         cover_key=ctx.asset_key(story, names["cover"]), cover_file=names["cover"], render_options=render,
@@ -198,6 +201,8 @@ async def _attach(ctx: PipelineContext, story: Story, shot: Shot, field: str, as
 
     def change(current: Story) -> None:
         target = current.shot(shot.id)
+        if target is None:
+            return
         setattr(target, field, asset)
         set_degraded(target, stage, degraded)
         if done:
@@ -207,9 +212,33 @@ async def _attach(ctx: PipelineContext, story: Story, shot: Shot, field: str, as
 
 
 async def _publish_asset(ctx: PipelineContext, story: Story, shot: Shot, file: str, content_type: str,
-                         fingerprint: str, outcome: Outcome[object], duration: float) -> Asset:
+                         fingerprint: str, outcome: Outcome[Any], duration: float) -> Asset:
     """Publish a produced file and describe it as the shot's asset of `duration` seconds."""
     key = ctx.asset_key(story, file)
     await publish_file(ctx, key, ctx.asset_path(story, file), content_type, shot_id=shot.id)
     return Asset(key=key, file=file, fingerprint=fingerprint, duration=duration, backend=outcome.backend,
                  degraded=outcome.degraded is not None)
+
+
+A = TypeVar("A", Asset, Keyframe)
+
+
+def required(shot: Shot, what: str, asset: A | None) -> A:
+    """A shot's asset that an earlier step made; its absence is a broken story, said so by name."""
+    if asset is None:
+        raise StageError(f"{what}_missing", f"{shot.id} has no {what}", stage="compose", shot_id=shot.id)
+    return asset
+
+
+def clip_seconds(shot: Shot) -> float:
+    clip = required(shot, "clip", shot.clip)
+    if clip.duration is None:
+        raise StageError("clip_missing", f"{shot.id} has a clip of unknown length", stage="compose", shot_id=shot.id)
+    return clip.duration
+
+
+async def _reload(ctx: PipelineContext, story: Story) -> Story:
+    current = await ctx.store.get_story(story.story_id)
+    if current is None:
+        raise StageError("story_not_found", f"story {story.story_id} was deleted", stage="compose")
+    return current

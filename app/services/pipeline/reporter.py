@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from app.models.events import CallbackEvent, event_id_for
 from app.models.operation import Operation, OperationStatus
 from app.services.pipeline.context import PipelineContext
@@ -46,8 +49,8 @@ class OperationReporter:
 
         await self._update(change)
 
-    async def emit(self, event: str, *, stage: str, status: str, result: dict | None = None,
-                   error: dict | None = None) -> None:
+    async def emit(self, event: str, *, stage: str, status: str, result: dict[str, Any] | None = None,
+                   error: dict[str, Any] | None = None) -> None:
         url = self.op.callback_url or self.ctx.settings.callbacks.CALLBACK_URL
         payload = CallbackEvent(
             event_id=event_id_for(self.op.operation_id, event, stage),
@@ -64,5 +67,5 @@ class OperationReporter:
         )
         await self.ctx.outbox.enqueue(payload, url)
 
-    async def _update(self, change) -> None:
+    async def _update(self, change: Callable[[Operation], None]) -> None:
         self.op = await self.ctx.store.update_operation(self.op.operation_id, change)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit, Storyboard
+from app.services.backend import Readiness
 from app.services.storyboard.language.camera import resolve_camera
 from app.services.storyboard.language.cues import detect_tone
 from app.services.storyboard.language.text import detect_language, speech_length, split_paragraphs, split_sentences
@@ -117,6 +118,12 @@ def revise(shot: PlannedShot, edit: ShotEdit, characters: list[Character], style
 
 class RuleBasedPlanner:
     """The embedded StoryboardPlanner: deterministic rules, no model, no network."""
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="rule-based, no model")
+
+    async def aclose(self) -> None:
+        return None
 
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
         """Plan a storyboard; see `build_storyboard`."""
