@@ -63,7 +63,8 @@ class RefusingRenderer:
     """A text-to-image service that refuses every prompt, as a vendor's moderation does."""
 
     async def render(self, request: object, out_path: Path) -> None:
-        raise TerminalBackendError("refusing-t2i", "DataInspectionFailed", "input data may contain inappropriate content")
+        raise TerminalBackendError("refusing-t2i", "DataInspectionFailed",
+                                   "input data may contain inappropriate content")
 
     async def ready(self) -> Readiness:
         return Readiness(ready=True, detail="refuses everything")

@@ -14,7 +14,7 @@ from app.core.errors import ReplyError, TerminalBackendError, TransientBackendEr
 from app.core.settings import Settings
 from app.core.settings.storyboard import OllamaSettings
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit
-from app.services.chain import NamedBackend, StageChain
+from app.services.chain import StageChain
 from app.services.registry import build
 from app.services.storyboard.llm.chat import REVISION_SCHEMA, STORYBOARD_SCHEMA
 from app.services.storyboard.llm.ollama import OllamaPlanner

@@ -1,4 +1,4 @@
-"""The public API (DESIGN §2): three POSTs that answer 202 at once, and status reads."""
+"""The public API: three POSTs that answer 202 at once, and status reads."""
 
 from __future__ import annotations
 

@@ -15,9 +15,5 @@ _ID_RE = re.compile(ID_PATTERN)
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 
 
-def is_identifier(value: str) -> bool:
-    return bool(_ID_RE.match(value))
-
-
 def shot_id_for(sequence: int) -> str:
     return f"shot_{sequence:02d}"

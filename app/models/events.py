@@ -1,4 +1,4 @@
-"""The callback event sent to the business backend (DESIGN §3)."""
+"""The callback event sent to the business backend: one per finished stage and one at the end."""
 
 from __future__ import annotations
 

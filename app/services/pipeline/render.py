@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from app.core.errors import StageError
 from app.models import freshness as fp
 from app.models.operation import Operation
-from app.models.render import RenderOverrides
+from app.models.requests import RenderVideoRequest
 from app.models.story import Asset, FinalVideo, Keyframe, Shot, ShotStatus, Story, StoryStatus
 from app.services import compose
 from app.services.chain import Outcome
@@ -56,7 +56,7 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
 
 def render_options(request: dict[str, Any]) -> dict[str, Any]:
     """The composition options a stored render request set (unset ones follow the settings)."""
-    return RenderOverrides.of(request).chosen()
+    return RenderVideoRequest.model_validate(request).composition()
 
 
 class CompositionProgress:
