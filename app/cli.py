@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -58,18 +58,18 @@ def demo(
         server.wait(timeout=30)
 
 
-def _run_operation(client: httpx.Client, path: str, body: dict, label: str) -> dict:
+def _run_operation(client: httpx.Client, path: str, body: dict[str, Any], label: str) -> dict[str, Any]:
     response = client.post(path, json=body)
     if response.status_code not in (200, 202):
         console.print(f"[red]{label} refused[/]: {response.text}")
         raise typer.Exit(1)
-    op_path = response.json()["links"]["self"]
+    op_path = _json_object(response)["links"]["self"]
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(label, total=100)
         while True:
-            op = client.get(op_path).json()
+            op = _json_object(client.get(op_path))
             bar.update(task, completed=op["progress"]["percent"], description=f"{label}: {op['stage']}")
             if op["status"] in ("succeeded", "failed", "cancelled"):
                 break
@@ -80,7 +80,15 @@ def _run_operation(client: httpx.Client, path: str, body: dict, label: str) -> d
     return op
 
 
-def _report(result: dict, data_dir: Path, story_id: str) -> None:
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    body = response.json()
+    if not isinstance(body, dict):
+        console.print(f"[red]unexpected answer[/] from {response.request.url}: {response.text[:200]}")
+        raise typer.Exit(1)
+    return body
+
+
+def _report(result: dict[str, Any], data_dir: Path, story_id: str) -> None:
     media = data_dir / "media"
     local = {name: media / result[f"{name}_url"].split("/media/", 1)[1] for name in ("video", "subtitle", "cover")}
     console.print(f"[bold green]video[/]      {local['video']}  ({result['duration']:.1f} s)")
@@ -89,7 +97,7 @@ def _report(result: dict, data_dir: Path, story_id: str) -> None:
     console.print(f"[bold green]storyboard[/] {data_dir / 'stories' / story_id / 'story.json'}")
 
 
-def _wait_healthy(client: httpx.Client, server: subprocess.Popen, timeout_s: float = 60) -> None:
+def _wait_healthy(client: httpx.Client, server: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -107,7 +115,7 @@ def _wait_healthy(client: httpx.Client, server: subprocess.Popen, timeout_s: flo
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])  # AF_INET: (host, port)
 
 
 if __name__ == "__main__":

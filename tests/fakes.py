@@ -15,6 +15,12 @@ from app.services.publish.local import LocalObjectStore, media_dir
 
 
 class FailingPlanner:
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="fails every plan")
+
+    async def aclose(self) -> None:
+        return None
+
     async def plan(self, **_: object):
         raise StageError("planner_failed", "the planner could not make a storyboard", stage="storyboard")
 
@@ -32,6 +38,12 @@ class SlowAnimator:
     async def animate(self, request: ClipRequest, out_path: Path) -> None:
         await asyncio.sleep(self.delay_s)
         await self.inner.animate(request, out_path)
+
+    async def ready(self) -> Readiness:
+        return await self.inner.ready()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 def failing_planner(_: Settings) -> FailingPlanner:

@@ -9,6 +9,8 @@ Which client does what (dashscope SDK 2.0.2):
   `dashscope.base_http_api_url`, which we never set (the Qwen backend shares the process);
 * readiness: httpx (the SDK's task GETs have a fixed 300 s timeout); result downloads: the shared
   `app.services.media_fetch.download` (httpx, http(s) only, size-capped, no vendor auth sent to the CDN).
+  Both go through the one httpx client the `DashScopeClient` keeps for its life (the key travels only on
+  the readiness request's own headers); `aclose()` closes it.
 SDK calls are blocking, so they run in threads (`asyncio.to_thread`).
 """
 
@@ -18,7 +20,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import requests
@@ -30,7 +32,9 @@ from app.core.errors import BackendError, TerminalBackendError, TransientBackend
 from app.core.settings.base import PolicySettings as PolicySettings  # re-exported: it used to live here
 from app.core.settings.dashscope import DashScopeSettings
 from app.services.backend import Readiness
-from app.services.media_fetch import download
+from app.services.media_fetch import download, media_client
+
+T = TypeVar("T")
 
 #: Vendor error codes (prefixes) worth retrying whatever the HTTP status says.
 TRANSIENT_CODES = ("Throttling", "InternalError", "ServiceUnavailable", "RequestTimeOut", "SystemError")
@@ -80,12 +84,32 @@ def sdk_error(backend: str, exc: BaseException) -> BackendError:
 # --- I/O -------------------------------------------------------------------------------------------------
 
 
+class TaskResponse(Protocol):
+    """What the SDK answers a task call with (`DashScopeAPIResponse` and its subclasses)."""
+
+    status_code: int
+    code: str
+    message: str
+    request_id: str
+    output: Any
+
+
+class AsyncTaskApi(Protocol):
+    """An SDK API class whose `async_call` creates a task: `ImageSynthesis`, `VideoSynthesis`.
+
+    (The SDK's own stub does not declare them as `BaseAsyncApi` subclasses, so they are matched by shape.)"""
+
+    def async_call(self, *args: Any, **kwargs: Any) -> TaskResponse: ...
+
+
 class DashScopeClient:
     """One backend's view of the DashScope account: async tasks, downloads and readiness."""
 
     def __init__(self, backend: str, settings: DashScopeSettings):
         self.backend = backend
         self.settings = settings
+        #: readiness probes and result downloads; no auth headers of its own
+        self._http = media_client(settings.DOWNLOAD_TIMEOUT_S)
 
     def api_key(self) -> str:
         """The API key, or a terminal error when it is not configured."""
@@ -98,7 +122,7 @@ class DashScopeClient:
         return {"api_key": self.api_key(), "workspace": self.settings.WORKSPACE or None,
                 "base_address": self.settings.BASE_HTTP_URL}
 
-    async def _sdk(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def _sdk(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except BackendError:
@@ -106,7 +130,7 @@ class DashScopeClient:
         except Exception as exc:
             raise sdk_error(self.backend, exc) from exc
 
-    async def submit(self, api: type[BaseAsyncApi], **kwargs: Any) -> str:
+    async def submit(self, api: AsyncTaskApi, **kwargs: Any) -> str:
         """Create an async task with `api.async_call(**kwargs)`; return its task id."""
         rsp = await self._sdk(api.async_call, **kwargs, **self._account(),
                               request_timeout=int(self.settings.SUBMIT_TIMEOUT_S))
@@ -147,7 +171,7 @@ class DashScopeClient:
             logger.warning("{}: polling task {} failed ({}); polling on", self.backend, task_id, exc.code)
             return None
         if rsp.status_code == 200:
-            if rsp.output:
+            if rsp.output and isinstance(rsp.output, Mapping):
                 return rsp.output
             logger.warning("{}: task {} lookup answered without output; polling on", self.backend, task_id)
             return None
@@ -165,14 +189,14 @@ class DashScopeClient:
         except BackendError as exc:
             logger.warning("{}: cancelling task {} failed: {}", self.backend, task_id, exc.message)
 
-    async def run_task(self, api: type[BaseAsyncApi], *, timeout_s: float, **kwargs: Any) -> dict[str, Any]:
+    async def run_task(self, api: AsyncTaskApi, *, timeout_s: float, **kwargs: Any) -> dict[str, Any]:
         """Submit a task and wait for it; return the SUCCEEDED task's `output`."""
         return await self.wait(await self.submit(api, **kwargs), timeout_s=timeout_s)
 
     async def download(self, url: str, dest: Path) -> None:
         """Fetch a result URL to `dest` at once (it expires): http(s) only, at most MAX_DOWNLOAD_MB, no auth sent."""
         await download(url, dest, backend=self.backend, max_bytes=int(self.settings.MAX_DOWNLOAD_MB * 1024 * 1024),
-                       timeout_s=self.settings.DOWNLOAD_TIMEOUT_S)
+                       timeout_s=self.settings.DOWNLOAD_TIMEOUT_S, client=self._http)
 
     async def ready(self) -> Readiness:
         """Ready when the key is set and the base URL answers a task lookup with the key accepted."""
@@ -180,11 +204,15 @@ class DashScopeClient:
             return Readiness(ready=False, detail="DASHSCOPE_API_KEY is not set")
         url = f"{self.settings.BASE_HTTP_URL.rstrip('/')}/tasks/{PROBE_TASK_ID}"
         try:
-            async with httpx.AsyncClient(timeout=self.settings.READY_TIMEOUT_S) as client:
-                rsp = await client.get(url, headers={"Authorization": f"Bearer {self.api_key()}"})
+            rsp = await self._http.get(url, headers={"Authorization": f"Bearer {self.api_key()}"},
+                                       timeout=self.settings.READY_TIMEOUT_S, follow_redirects=False)
         except httpx.HTTPError as exc:
             return Readiness(ready=False, detail=f"{self.settings.BASE_HTTP_URL} unreachable: {type(exc).__name__}")
         return probe_readiness(rsp.status_code, _json(rsp))
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (the SDK manages its own connections)."""
+        await self._http.aclose()
 
 
 def probe_readiness(status: int, body: Mapping[str, Any]) -> Readiness:

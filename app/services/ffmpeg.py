@@ -15,6 +15,7 @@ import shlex
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 from loguru import logger
 
@@ -29,6 +30,8 @@ _F_SETPIPE_SZ = 1031
 
 #: Called with the seconds of output written so far.
 ProgressCallback = Callable[[float], Awaitable[None]]
+
+T = TypeVar("T")
 
 
 def ffmpeg_argv(args: Sequence[str], *, loglevel: str = "error", progress: bool = False) -> list[str]:
@@ -92,6 +95,15 @@ async def run_ffmpeg_piped(
         relay.close_sink()
 
 
+class _Producer(NamedTuple):
+    """A started producer: its process, the read end of its stdout pipe, its argv and its log being read."""
+
+    proc: asyncio.subprocess.Process
+    source: int
+    argv: list[str]
+    log: asyncio.Future[str]
+
+
 class _Relay:
     """The processes, pipe ends and tasks of one `run_ffmpeg_piped` call, and their clean-up."""
 
@@ -99,9 +111,9 @@ class _Relay:
         self.sink = -1
         self.procs: list[asyncio.subprocess.Process] = []
         self.sources: list[int] = []
-        self.tasks: list[asyncio.Future] = []
+        self.tasks: list[asyncio.Future[Any]] = []
 
-    def track(self, awaitable: Awaitable) -> asyncio.Future:
+    def track(self, awaitable: Awaitable[T]) -> asyncio.Future[T]:
         future = asyncio.ensure_future(awaitable)
         self.tasks.append(future)
         return future
@@ -109,9 +121,11 @@ class _Relay:
     async def feed(self, producers: Sequence[list[str]]) -> bool:
         """Relay each producer's stdout into the sink in order; False if the reader went away."""
         upcoming = await self._start(producers[0]) if producers else None
-        for index in range(len(producers)):
+        index = 0
+        while upcoming is not None:
             proc, source, argv, log = upcoming
-            upcoming = await self._start(producers[index + 1]) if index + 1 < len(producers) else None
+            index += 1
+            upcoming = await self._start(producers[index]) if index < len(producers) else None
             pump = self.track(asyncio.get_running_loop().run_in_executor(None, _pump, source, self.sink))
             try:
                 await asyncio.shield(pump)
@@ -123,7 +137,7 @@ class _Relay:
             self.procs.remove(proc)
         return True
 
-    async def _start(self, args: list[str]):
+    async def _start(self, args: list[str]) -> _Producer:
         argv = ffmpeg_argv(args)
         source, sink = _pipe()
         self.sources.append(source)
@@ -132,7 +146,7 @@ class _Relay:
         finally:
             os.close(sink)
         self.procs.append(proc)
-        return proc, source, argv, self.track(_read_log(proc.stderr))
+        return _Producer(proc, source, argv, self.track(_read_log(proc.stderr)))
 
     async def abort(self) -> None:
         """Kill every process, then let the relaying threads and readers end before closing pipes."""
@@ -182,7 +196,8 @@ def _pipe() -> tuple[int, int]:
     return read_end, write_end
 
 
-async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL, stdout: int = asyncio.subprocess.PIPE):
+async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
+                 stdout: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE)
 
 
@@ -246,10 +261,13 @@ async def _run(argv: list[str], *, timeout_s: float) -> bytes:
     return stdout
 
 
-async def probe(path: Path, *, timeout_s: float = 60.0) -> dict:
+async def probe(path: Path, *, timeout_s: float = 60.0) -> dict[str, Any]:
     """ffprobe's JSON description (format and streams) of a media file."""
     argv = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)]
-    return json.loads(await _run(argv, timeout_s=timeout_s))
+    info = json.loads(await _run(argv, timeout_s=timeout_s))
+    if not isinstance(info, dict):
+        raise FFmpegError(argv, 0, f"ffprobe printed {type(info).__name__}, not a JSON object")
+    return info
 
 
 async def media_duration(path: Path) -> float:

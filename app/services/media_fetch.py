@@ -30,6 +30,13 @@ def check_media_url(url: str) -> str:
     return url.strip()
 
 
+def media_client(timeout_s: float) -> httpx.AsyncClient:
+    """A client for result downloads: no vendor auth headers, a few redirects followed, `timeout_s` per operation.
+
+    A backend keeps one for its life (closed in its `aclose`) and passes it to `download`."""
+    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=True, max_redirects=5)
+
+
 async def download(
     url: str,
     out_path: Path,
@@ -47,7 +54,8 @@ async def download(
         backend: the backend name used in raised errors.
         max_bytes: abort (terminal error) once the body passes this size.
         timeout_s: httpx timeout per network operation when no `client` is given.
-        client: an httpx client without vendor auth headers; by default a fresh one is used.
+        client: the backend's client without vendor auth headers (`media_client`); by default a fresh one is
+            made for this download and closed after it.
 
     Raises:
         TerminalBackendError: a bad URL (`bad_media_url`), a body over the limit (`media_too_large`),
@@ -61,7 +69,7 @@ async def download(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.part")
     owned = client is None
-    client = client or httpx.AsyncClient(timeout=timeout_s, follow_redirects=True, max_redirects=5)
+    client = client or media_client(timeout_s)
     try:
         size = await _stream_to(client, url, tmp, backend=backend, max_bytes=max_bytes)
         os.replace(tmp, out_path)

@@ -33,7 +33,7 @@ class PendingDelivery(BaseModel):
 
 def retry_delay(attempts: int, *, base_s: float, max_s: float) -> float:
     """Exponential backoff with ±20% jitter after `attempts` failures."""
-    delay = min(base_s * 2 ** max(attempts - 1, 0), max_s)
+    delay = min(base_s * 2.0 ** max(attempts - 1, 0), max_s)
     return delay * random.uniform(0.8, 1.2)
 
 

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from app.services.chain import Backend
+
 
 class ClipRequest(BaseModel):
     keyframe_path: Path
@@ -21,7 +23,7 @@ class ClipRequest(BaseModel):
     seed: int = 0
 
 
-class ClipAnimator(Protocol):
+class ClipAnimator(Backend, Protocol):
     async def animate(self, request: ClipRequest, out_path: Path) -> None:
         """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path`."""
         ...

@@ -21,7 +21,7 @@ from app.services.clip.fit import generate_and_fit
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
-from app.services.comfyui.workflows import VIDEO_MARKS, Values, fit_size, frame_count, load_workflow, patch
+from app.services.comfyui.workflows import VIDEO_MARKS, Graph, Values, fit_size, frame_count, load_workflow, patch
 
 
 class ComfyClipAnimator:
@@ -38,7 +38,7 @@ class ComfyClipAnimator:
     def model_fps(self) -> int:
         return self.workflow.native_fps or self.own.FPS
 
-    def graph_for(self, request: ClipRequest, image: str) -> dict:
+    def graph_for(self, request: ClipRequest, image: str) -> Graph:
         """The patched workflow for one clip whose start image was uploaded as `image` (pure)."""
         native_w, native_h = self.workflow.native_size
         width, height = fit_size(request.width, request.height, area=native_w * native_h)
@@ -64,6 +64,9 @@ class ComfyClipAnimator:
     async def ready(self) -> Readiness:
         ffmpeg = binary_readiness("ffmpeg")
         return await self.jobs.ready() if ffmpeg.ready else ffmpeg
+
+    async def aclose(self) -> None:
+        await self.jobs.aclose()
 
 
 def clip_prompt(request: ClipRequest) -> str:

@@ -98,8 +98,8 @@ def check_request(request: ClipRequest) -> None:
 def data_uri(path: Path) -> str:
     """The keyframe as a `data:image/...;base64,` URI within the vendor's size limits."""
     try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
+        with Image.open(path) as opened:
+            img = opened.convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise TerminalBackendError(BACKEND, "bad_keyframe", f"the keyframe is not an image: {exc}") from exc
     size = upload_size(*img.size)
@@ -171,6 +171,9 @@ class DashScopeClipAnimator:
         """Ready when ffmpeg is installed, the API key is set and DashScope answers with it."""
         ffmpeg = binary_readiness("ffmpeg")
         return ffmpeg if not ffmpeg.ready else await self.client.ready()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 def create(settings: Settings, *, publish: ObjectStore) -> DashScopeClipAnimator:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,7 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
     async def ready(self) -> Readiness:
         """Ready when /health says the model is loaded."""
         try:
-            async with self._client() as client:
-                health = raise_for_error(NAME, await client.get("/health")).json()
+            health = raise_for_error(NAME, await self._client.get("/health")).json()
         except (httpx.HTTPError, TerminalBackendError, TransientBackendError, ValueError) as exc:
             return Readiness(ready=False, detail=f"{self.cfg.BASE_URL}/health: {describe(exc)}")
         model = health.get("model") or {}
@@ -92,11 +92,11 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
     async def _produce(self, request: ClipRequest, raw: Path) -> None:
         image = await asyncio.to_thread(request.keyframe_path.read_bytes)
         body = job_body(request, image, self.cfg)
-        async with self._client() as client:
-            created = await self._request(lambda: self._json(client.post("/v1/jobs", json=body)))
-            job_id = created["job_id"]
-            logger.info("hunyuan job {} queued ({} frames)", job_id, body["num_frames"])
-            await self._wait(client, job_id)
+        client = self._client
+        created = await self._request(lambda: self._json(client.post("/v1/jobs", json=body)))
+        job_id = created["job_id"]
+        logger.info("hunyuan job {} queued ({} frames)", job_id, body["num_frames"])
+        await self._wait(client, job_id)
         video_url = f"{self.cfg.BASE_URL.rstrip('/')}/v1/jobs/{job_id}/video"  # the server's own, same base
         await self._download(video_url, raw)
 
@@ -109,12 +109,15 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
                 raise job_failure(job)
             await asyncio.sleep(self.cfg.POLL_INTERVAL_S)
 
-    async def _json(self, pending: Any) -> dict[str, Any]:
+    async def _json(self, pending: Awaitable[httpx.Response]) -> dict[str, Any]:
         with transport_errors(NAME):
             response = await pending
-        return raise_for_error(NAME, response).json()
+        body = raise_for_error(NAME, response).json()
+        if not isinstance(body, dict):
+            raise TransientBackendError(NAME, "bad_response", f"the answer is not a JSON object: {response.text[:200]}")
+        return body
 
-    def _client(self) -> httpx.AsyncClient:
+    def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.cfg.BASE_URL.rstrip("/"), timeout=self.cfg.REQUEST_TIMEOUT_S)
 
 

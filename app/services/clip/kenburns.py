@@ -199,6 +199,9 @@ class KenBurnsAnimator:
         """Ready when ffmpeg is installed."""
         return binary_readiness("ffmpeg")
 
+    async def aclose(self) -> None:
+        """Nothing to close: each call runs its own FFmpeg process."""
+
 
 def create(settings: Settings) -> KenBurnsAnimator:
     """The embedded clip backend configured from settings."""

@@ -88,8 +88,7 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
         if self.cfg.API_KEY is None:
             return Readiness(ready=False, detail="PIXVERSE_API_KEY is not set")
         try:
-            async with self._client() as client:
-                resp = await self._call(client, "GET", BALANCE_PATH)
+            resp = await self._call(self._client, "GET", BALANCE_PATH)
         except (BackendError, httpx.HTTPError) as exc:
             return Readiness(ready=False, detail=describe(exc))
         credits = sum(int(resp.get(k) or 0) for k in ("credit_monthly", "credit_package"))
@@ -98,21 +97,24 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
     async def _produce(self, request: ClipRequest, raw: Path) -> None:
         if self.cfg.API_KEY is None:
             raise TerminalBackendError(NAME, "not_configured", "PIXVERSE_API_KEY is not set")
-        async with self._client() as client:
-            img_id = await self._upload(client, request.keyframe_path)
-            body = generate_body(request, img_id, self.cfg)
-            created = await self._request(lambda: self._call(client, "POST", GENERATE_PATH, json=body))
-            video_id = _field(created, "video_id")
-            logger.info("pixverse video {} created ({} s, {}, {})", video_id, body["duration"], body["model"],
-                        body["quality"])
-            url = await self._wait(client, video_id)
+        client = self._client
+        img_id = await self._upload(client, request.keyframe_path)
+        body = generate_body(request, img_id, self.cfg)
+        created = await self._request(lambda: self._call(client, "POST", GENERATE_PATH, json=body))
+        video_id = _field(created, "video_id")
+        logger.info("pixverse video {} created ({} s, {}, {})", video_id, body["duration"], body["model"],
+                    body["quality"])
+        url = await self._wait(client, video_id)
         await self._download(url, raw)
 
     async def _upload(self, client: httpx.AsyncClient, keyframe: Path) -> int:
         data = await asyncio.to_thread(keyframe.read_bytes)
         files = {"image": (keyframe.name, data, image_type(keyframe))}
         resp = await self._request(lambda: self._call(client, "POST", UPLOAD_PATH, files=files))
-        return _field(resp, "img_id")
+        img_id = _field(resp, "img_id")
+        if not isinstance(img_id, int):
+            raise TransientBackendError(NAME, "bad_response", f"Resp.img_id is not a number: {img_id!r}")
+        return img_id
 
     async def _wait(self, client: httpx.AsyncClient, video_id: Any) -> str:
         path = RESULT_PATH.format(video_id=video_id)
@@ -139,7 +141,7 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
             raise error
         return body.get("Resp") or {}
 
-    def _client(self) -> httpx.AsyncClient:
+    def _new_client(self) -> httpx.AsyncClient:
         key = self.cfg.API_KEY.get_secret_value() if self.cfg.API_KEY else ""
         return httpx.AsyncClient(base_url=self.cfg.BASE_URL.rstrip("/"), headers={"API-KEY": key},
                                  timeout=self.cfg.REQUEST_TIMEOUT_S)

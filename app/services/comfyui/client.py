@@ -43,29 +43,25 @@ WS_MAX_FRAME = 32 * 1024 * 1024
 
 
 class ComfyClient:
-    """One ComfyUI host's HTTP + WebSocket API; use as `async with ComfyClient(url, settings) as c:`."""
+    """One ComfyUI host's HTTP + WebSocket API, over one HTTP client kept until `aclose()`
+    (or use as `async with ComfyClient(url, settings) as c:`)."""
 
     def __init__(self, base_url: str, settings: ComfyUISettings):
         self.base_url = base_url.rstrip("/")
         self.settings = settings
-        self._http: httpx.AsyncClient | None = None
+        # local GPU servers: reached directly, as the WebSocket is (HTTP(S)_PROXY is not applied)
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=settings.HTTP_TIMEOUT_S, trust_env=False)
 
     async def __aenter__(self) -> ComfyClient:
-        # local GPU servers: reached directly, as the WebSocket is (HTTP(S)_PROXY is not applied)
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.settings.HTTP_TIMEOUT_S, trust_env=False)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+        await self.aclose()
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("use ComfyClient as an async context manager")
-        return self._http
+    async def aclose(self) -> None:
+        await self.http.aclose()
 
-    async def run(self, graph: dict[str, Any], *, timeout_s: float, progress: Progress | None = None) -> dict:
+    async def run(self, graph: dict[str, Any], *, timeout_s: float, progress: Progress | None = None) -> dict[str, Any]:
         """Queue `graph`, wait for it to finish, and return its /history entry.
 
         Raises:
@@ -105,7 +101,7 @@ class ComfyClient:
         logger.debug("comfyui {} queued prompt {} (#{})", self.base_url, body.get("prompt_id"), body.get("number"))
         return str(body["prompt_id"])
 
-    async def history(self, prompt_id: str) -> dict | None:
+    async def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The prompt's /history entry, or None while it is queued or running."""
         response = await self.http.get(f"/history/{prompt_id}")
         _raise_for_status(response)
@@ -138,8 +134,8 @@ class ComfyClient:
                 raise _too_large(ref, limit)
             await write_capped(response, dest, limit, lambda: _too_large(ref, limit))
 
-    async def system_stats(self) -> dict:
-        """GET /system_stats (the health check)."""
+    async def system_stats(self) -> object:
+        """GET /system_stats (the health check): the JSON answer, whatever its shape."""
         response = await self.http.get("/system_stats", timeout=self.settings.READY_TIMEOUT_S)
         _raise_for_status(response)
         return response.json()
@@ -177,7 +173,7 @@ class ComfyClient:
             return
         logger.info("comfyui {}: WebSocket closed before prompt {} ended; polling /history", self.base_url, prompt_id)
 
-    async def _wait_history(self, prompt_id: str) -> dict:
+    async def _wait_history(self, prompt_id: str) -> dict[str, Any]:
         """Poll /history until the prompt is there; raise its failure if it failed."""
         failures = 0
         while True:
@@ -207,11 +203,10 @@ def _too_large(ref: FileRef, limit: int) -> TerminalBackendError:
     return TerminalBackendError(BACKEND, "output_too_large", f"{ref.filename} is over {limit // 2**20} MB")
 
 
-async def probe_host(base_url: str, settings: ComfyUISettings) -> str | None:
-    """None when the host answers /system_stats, else why it does not."""
+async def probe_host(client: ComfyClient) -> str | None:
+    """None when the client's host answers /system_stats, else why it does not."""
     try:
-        async with ComfyClient(base_url, settings) as client:
-            stats = await client.system_stats()
+        stats = await client.system_stats()
     except httpx.HTTPError as exc:
         return type(exc).__name__
     except TransientBackendError as exc:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from loguru import logger
 
@@ -30,7 +30,8 @@ class ComfyJobs:
     transient failure may land on another host. The backend's `job` policy gives the retries, backoff and
     concurrency (0 = one job per host); its timeout (`job_timeout_s`) bounds one prompt from queueing to its
     end (the client enforces it and takes the prompt off the host when it passes), and each attempt may take
-    that plus the host wait and a margin.
+    that plus the host wait and a margin. There is one `ComfyClient` (one HTTP client) per host, kept until
+    `aclose()`.
     """
 
     def __init__(self, settings: ComfyUISettings, job: CallPolicy):
@@ -40,22 +41,26 @@ class ComfyJobs:
         policy = replace(job, concurrency=job.concurrency or len(self.hosts),
                          timeout_s=settings.HOST_WAIT_S + job.timeout_s + ATTEMPT_MARGIN_S)
         self._call = PolicedCaller(BACKEND, policy)
+        self._clients = {host: ComfyClient(host, settings) for host in self.hosts}
 
     async def run(self, job: Callable[[ComfyClient], Awaitable[T]]) -> T:
         return await self._call(lambda: self._attempt(job))
 
     async def _attempt(self, job: Callable[[ComfyClient], Awaitable[T]]) -> T:
         async with board().lease(self.hosts, wait_s=self.settings.HOST_WAIT_S) as host:
-            async with ComfyClient(host, self.settings) as client:
-                return await job(client)
+            return await job(self._clients[host])
 
     async def ready(self) -> Readiness:
         """GET /system_stats on every host; not ready (naming the host) when any does not answer."""
-        states = await asyncio.gather(*(probe_host(host, self.settings) for host in self.hosts))
+        states = await asyncio.gather(*(probe_host(self._clients[host]) for host in self.hosts))
         return hosts_readiness(dict(zip(self.hosts, states, strict=True)))
 
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
 
-async def run_and_fetch(client: ComfyClient, graph: dict, *, output_node: str, dest: Path, timeout_s: float,
+
+async def run_and_fetch(client: ComfyClient, graph: dict[str, Any], *, output_node: str, dest: Path, timeout_s: float,
                         label: str) -> None:
     """Run `graph` on the client's host and download the first file of `output_node` to `dest`."""
     entry = await client.run(graph, timeout_s=timeout_s, progress=progress_logger(client.base_url, label))

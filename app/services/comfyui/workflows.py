@@ -79,8 +79,9 @@ class Workflow:
         for node_id in self.nodes("@fps"):
             inputs = self.graph[node_id]["inputs"]
             for name in MARK_INPUTS["@fps"]:
-                if isinstance(inputs.get(name), int | float):
-                    return round(inputs[name])
+                value = inputs.get(name)
+                if isinstance(value, int | float):
+                    return round(value)
         return None
 
 
@@ -173,7 +174,7 @@ def find_marks(graph: Graph) -> dict[str, tuple[str, ...]]:
 def patch(workflow: Workflow, values: Values) -> Graph:
     """A new graph: `workflow` with `values` filled into its marked nodes and every batch_size 1."""
     graph = copy.deepcopy(workflow.graph)
-    fill = {
+    fill: dict[str, Mapping[str, Any] | None] = {
         "@prompt": {"text": values.prompt},
         "@negative": None if values.negative is None else {"text": values.negative},
         "@seed": {"seed": values.seed % (MAX_SEED + 1), "noise_seed": values.seed % (MAX_SEED + 1)},
@@ -182,7 +183,9 @@ def patch(workflow: Workflow, values: Values) -> Graph:
         "@frames": None if values.frames is None else dict.fromkeys(MARK_INPUTS["@frames"], values.frames),
     }
     for mark, inputs in fill.items():
-        for node_id in workflow.nodes(mark) if inputs else ():
+        if not inputs:
+            continue
+        for node_id in workflow.nodes(mark):
             set_present(graph[node_id]["inputs"], inputs)
     return single_batch(graph)
 

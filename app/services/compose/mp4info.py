@@ -9,6 +9,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 #: A `moov` larger than this is left to ffprobe.
 MAX_MOOV_BYTES = 64 << 20
@@ -83,7 +84,7 @@ def _media_duration(mdhd: bytes) -> float | None:
     return None if unknown or not timescale else duration / timescale
 
 
-def _find_moov(file) -> bytes | None:
+def _find_moov(file: BinaryIO) -> bytes | None:
     """The payload of the top-level `moov` box, found by skipping other boxes (e.g. a large `mdat`)."""
     first = True
     while header := file.read(8):

@@ -33,8 +33,8 @@ async def probe_shots(shots: Sequence[ShotMedia]) -> tuple[list[ClipInfo], list[
 
 
 async def _clip_info(shot: ShotMedia) -> ClipInfo:
-    tracks = read_tracks(shot.clip_path)
-    video = next((t for t in tracks or [] if t.kind == "vide" and t.duration), None)
+    tracks = read_tracks(shot.clip_path) or []
+    video = next((t for t in tracks if t.kind == "vide" and t.duration), None)
     if video is not None:  # an MP4/MOV read directly: no process to start
         return ClipInfo(duration=video.duration, has_audio=any(t.kind == "soun" for t in tracks))
     info = await probe(shot.clip_path)
@@ -60,8 +60,8 @@ async def _speech_duration(shot: ShotMedia) -> float | None:
 
 async def video_duration(path: Path) -> float:
     """Length of a film's picture: from its MP4 header, else as ffprobe reports the file's."""
-    video = next((t for t in read_tracks(path) or [] if t.kind == "vide" and t.duration), None)
-    return video.duration if video is not None else await media_duration(path)
+    duration = next((t.duration for t in read_tracks(path) or [] if t.kind == "vide" and t.duration), None)
+    return duration if duration is not None else await media_duration(path)
 
 
 def wav_duration(path: Path) -> float | None:

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from app.services.chain import Backend
+
 
 class KeyframeRequest(BaseModel):
     story_title: str
@@ -23,7 +25,7 @@ class KeyframeRequest(BaseModel):
     version: int = 1
 
 
-class KeyframeRenderer(Protocol):
+class KeyframeRenderer(Backend, Protocol):
     async def render(self, request: KeyframeRequest, out_path: Path) -> None:
         """Write the keyframe for `request` to `out_path` as a PNG of request.width × request.height."""
         ...

@@ -22,7 +22,7 @@ from app.services.backend import Readiness
 from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
-from app.services.comfyui.workflows import IMAGE_MARKS, Values, fit_size, load_workflow, patch
+from app.services.comfyui.workflows import IMAGE_MARKS, Graph, Values, fit_size, load_workflow, patch
 from app.services.keyframe.base import KeyframeRequest
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -36,7 +36,7 @@ class ComfyKeyframeRenderer:
         self.workflow = load_workflow(own.TEMPLATE, IMAGE_MARKS)
         self.jobs = ComfyJobs(common, own.policy())
 
-    def graph_for(self, request: KeyframeRequest) -> dict:
+    def graph_for(self, request: KeyframeRequest) -> Graph:
         """The patched workflow for one keyframe (pure)."""
         native_w, native_h = self.workflow.native_size
         width, height = fit_size(request.width, request.height, area=native_w * native_h)
@@ -62,6 +62,9 @@ class ComfyKeyframeRenderer:
 
     async def ready(self) -> Readiness:
         return await self.jobs.ready()
+
+    async def aclose(self) -> None:
+        await self.jobs.aclose()
 
 
 def keyframe_prompt(request: KeyframeRequest) -> str:

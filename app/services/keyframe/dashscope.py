@@ -131,6 +131,9 @@ class DashScopeKeyframeRenderer:
         """Ready when the API key is set and DashScope answers with it."""
         return await self.client.ready()
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
 
 def create(settings: Settings) -> DashScopeKeyframeRenderer:
     """The DashScope keyframe backend, configured from DASHSCOPE_* and DASHSCOPE_T2I_* variables."""

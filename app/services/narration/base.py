@@ -7,6 +7,8 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from app.services.chain import Backend
+
 
 class SpeechRequest(BaseModel):
     text: str
@@ -16,7 +18,7 @@ class SpeechRequest(BaseModel):
     tone: str = ""
 
 
-class Speaker(Protocol):
+class Speaker(Backend, Protocol):
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds."""
         ...

@@ -64,6 +64,7 @@ class CosyVoiceSpeaker:
     def __init__(self, cfg: CosyVoiceSettings):
         self.cfg = cfg
         self._call = PolicedCaller(NAME, cfg.policy())
+        self._client = httpx.AsyncClient(base_url=cfg.BASE_URL.rstrip("/"), timeout=cfg.TIMEOUT_S)
 
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds.
@@ -90,9 +91,8 @@ class CosyVoiceSpeaker:
     async def ready(self) -> Readiness:
         """Ready when /health is ok and the configured speaker (if any) is one the server has."""
         try:
-            async with self._client() as client:
-                health = raise_for_error(NAME, await client.get("/health")).json()
-                listed = raise_for_error(NAME, await client.get("/v1/speakers")).json()
+            health = raise_for_error(NAME, await self._client.get("/health")).json()
+            listed = raise_for_error(NAME, await self._client.get("/v1/speakers")).json()
         except (httpx.HTTPError, TerminalBackendError, TransientBackendError, ValueError) as exc:
             return Readiness(ready=False, detail=f"{self.cfg.BASE_URL}: {describe(exc)}")
         ids = [s.get("id") for s in listed.get("speakers", [])]
@@ -109,7 +109,7 @@ class CosyVoiceSpeaker:
             return await self._read(body)
 
     async def _read(self, body: dict[str, Any]) -> bytes:
-        async with self._client() as client, client.stream("POST", "/v1/tts", json=body) as response:
+        async with self._client.stream("POST", "/v1/tts", json=body) as response:
             if not response.is_success:
                 await response.aread()
                 raise_for_error(NAME, response)
@@ -121,9 +121,8 @@ class CosyVoiceSpeaker:
                 chunks.append(chunk)
         return b"".join(chunks)
 
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.cfg.BASE_URL.rstrip("/"), timeout=self.cfg.TIMEOUT_S)
-
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 def create(settings: Settings) -> CosyVoiceSpeaker:

@@ -14,6 +14,7 @@ import threading
 import uuid
 import wave
 from pathlib import Path
+from typing import Any
 
 import dashscope
 from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
@@ -112,7 +113,7 @@ def speech_rate(speed: float) -> float:
 # --- I/O -------------------------------------------------------------------------------------------------
 
 
-def new_synthesizer(api_key: str, **kwargs) -> SpeechSynthesizer:
+def new_synthesizer(api_key: str, **kwargs: Any) -> SpeechSynthesizer:
     """A SpeechSynthesizer using `api_key`. tts_v2 takes its key only from the module global `dashscope.api_key`,
     read once at construction: it is set for that moment under a lock and then put back, so other SDK users in
     this process (the Qwen backend passes its key per call) see no change."""
@@ -213,6 +214,10 @@ class DashScopeSpeaker:
         if self.settings.FORMAT == "mp3" and not (ffmpeg := binary_readiness("ffmpeg")).ready:
             return ffmpeg
         return await self.client.ready()
+
+    async def aclose(self) -> None:
+        """Close the account client (the SDK synthesizer is made per call and manages its own WebSocket)."""
+        await self.client.aclose()
 
 
 def create(settings: Settings) -> DashScopeSpeaker:

@@ -115,6 +115,9 @@ class EspeakSpeaker:
         """Ready when the espeak-ng binary is installed."""
         return binary_readiness(self.binary)
 
+    async def aclose(self) -> None:
+        """Nothing to close: each call runs its own espeak-ng process."""
+
 
 def create(settings: Settings) -> EspeakSpeaker:
     """The embedded speech backend configured from settings (TTS_VOICE_ZH/EN, TTS_WORDS_PER_MINUTE[_ZH])."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from app.services.chain import Backend
 
-class ObjectStore(Protocol):
+
+class ObjectStore(Backend, Protocol):
     async def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Publish the file at `path` under object key `key`."""
         ...

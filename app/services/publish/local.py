@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from app.core.settings import Settings
+from app.services.backend import Readiness
 
 
 class LocalObjectStore:
@@ -21,6 +22,22 @@ class LocalObjectStore:
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/media/{key}"
+
+    async def ready(self) -> Readiness:
+        """Ready when the media folder exists (or can be made) and is writable."""
+        return await asyncio.to_thread(self._writable)
+
+    async def aclose(self) -> None:
+        """Nothing to close: files are written per call."""
+
+    def _writable(self) -> Readiness:
+        try:
+            self.media_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return Readiness(ready=False, detail=f"{self.media_dir}: {exc.strerror or exc}")
+        if not os.access(self.media_dir, os.W_OK | os.X_OK):
+            return Readiness(ready=False, detail=f"{self.media_dir} is not writable")
+        return Readiness(ready=True, detail=f"{self.media_dir}")
 
     def _publish(self, key: str, path: Path) -> None:
         target = self.media_dir / key

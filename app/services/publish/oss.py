@@ -73,7 +73,7 @@ class OssObjectStore:
         """The public/CDN URL of `key`, or a GET URL presigned now for OSS_URL_EXPIRES_S seconds."""
         if self.cfg.PUBLIC_BASE_URL:
             return public_url(self.cfg.PUBLIC_BASE_URL, key)
-        return self.bucket().sign_url("GET", key, self.cfg.URL_EXPIRES_S, slash_safe=True)
+        return str(self.bucket().sign_url("GET", key, self.cfg.URL_EXPIRES_S, slash_safe=True))
 
     async def ready(self) -> Readiness:
         """Ready when the credentials are set and GetBucketInfo succeeds with them."""
@@ -92,13 +92,17 @@ class OssObjectStore:
             return Readiness(ready=False, detail=f"no answer from {self.cfg.ENDPOINT}")
         return Readiness(ready=True, detail=f"bucket {info.name} in {info.location}")
 
+    async def aclose(self) -> None:
+        """Nothing to close: oss2 keeps its own pooled `requests` session for the bucket handle."""
+
     def bucket(self) -> oss2.Bucket:
         """The oss2 bucket handle (built on first use)."""
         if self._bucket is None:
             missing = self.cfg.missing()
-            if missing:
+            key_id, secret = self.cfg.ACCESS_KEY_ID, self.cfg.ACCESS_KEY_SECRET
+            if missing or key_id is None or secret is None:
                 raise TerminalBackendError(NAME, "not_configured", f"not set: {', '.join(missing)}")
-            auth = oss2.Auth(self.cfg.ACCESS_KEY_ID.get_secret_value(), self.cfg.ACCESS_KEY_SECRET.get_secret_value())
+            auth = oss2.Auth(key_id.get_secret_value(), secret.get_secret_value())
             try:
                 self._bucket = oss2.Bucket(auth, self.cfg.ENDPOINT, self.cfg.BUCKET, is_cname=self.cfg.IS_CNAME,
                                            connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from app.models.storyboard import Character, PlannedShot, ShotEdit, Storyboard
+from app.services.chain import Backend
 
 
-class StoryboardPlanner(Protocol):
+class StoryboardPlanner(Backend, Protocol):
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
         """Plan a storyboard.
 

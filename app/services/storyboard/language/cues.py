@@ -24,7 +24,8 @@ def has_cue(text: str, pair: CuePair, lang: str) -> bool:
     return bool(cue_positions(text, pair, lang))
 
 
-def _first_cued(text: str, rows: Sequence[tuple], lang: str) -> int | None:
+def _first_cued(text: str, rows: Sequence[tuple[tuple[str, ...], tuple[str, ...], *tuple[str, ...]]],
+                lang: str) -> int | None:
     """Index of the row, each starting (zh cues, en cues, ...), whose cue comes first in text."""
     found = []
     for index, (zh, en, *_rest) in enumerate(rows):

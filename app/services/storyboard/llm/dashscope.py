@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from dashscope.aigc.generation import AioGeneration
+from dashscope.api_entities.dashscope_response import GenerationResponse
 
 from app.core.errors import BackendError, TransientBackendError
 from app.core.settings import Settings
@@ -47,6 +48,8 @@ class QwenPlanner(ChatPlanner):
             raise TransientBackendError(NAME, "unreachable", f"cannot reach DashScope: {type(exc).__name__}") from exc
         except Exception as exc:
             raise sdk_error(NAME, exc) from exc
+        if not isinstance(rsp, GenerationResponse):  # a stream: only with stream=True, which we never pass
+            raise TransientBackendError(NAME, "bad_response", f"expected one response, got {type(rsp).__name__}")
         if rsp.status_code != 200:
             raise vendor_error(NAME, rsp.status_code, rsp.code, rsp.message, rsp.request_id)
         return reply_text(rsp.output or {})
@@ -55,6 +58,10 @@ class QwenPlanner(ChatPlanner):
         """Ready when the key is set and DashScope accepts it (a task lookup, as for the other DashScope
         backends; a generation would cost tokens)."""
         return await self.account.ready()
+
+    async def aclose(self) -> None:
+        """Close the account client (generations go through the SDK's own process-wide aiohttp session)."""
+        await self.account.aclose()
 
 
 def generation_arguments(settings: QwenSettings, account: DashScopeSettings,

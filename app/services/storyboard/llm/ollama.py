@@ -2,11 +2,13 @@
 
 Each call is one `/api/chat` with `stream: false` and `format` set to the JSON schema of the reply we
 validate (Ollama's structured outputs constrain the model to it), with options temperature, num_ctx
-and seed. Readiness asks `/api/tags` and checks the configured model is pulled.
+and seed. Readiness asks `/api/tags` and checks the configured model is pulled. The backend keeps one
+`ollama.AsyncClient` (one httpx connection pool) for its life; `aclose()` closes it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -28,39 +30,35 @@ class OllamaPlanner(ChatPlanner):
     def __init__(self, settings: OllamaSettings):
         super().__init__(NAME, settings.policy(), settings.REPLY_RETRIES)
         self.settings = settings
-
-    def _client(self, timeout_s: float) -> ollama.AsyncClient:
-        return ollama.AsyncClient(host=self.settings.HOST, timeout=timeout_s)
+        self._client = ollama.AsyncClient(host=settings.HOST, timeout=settings.TIMEOUT_S)
 
     async def complete(self, messages: list[Message], schema: dict[str, Any]) -> str:
         """One non-streaming `/api/chat` whose `format` is the reply's JSON schema."""
-        client = self._client(self.settings.TIMEOUT_S)
         try:
-            response = await client.chat(**chat_arguments(self.settings, messages, schema))
+            response = await self._client.chat(**chat_arguments(self.settings, messages, schema))
         except ollama.ResponseError as exc:
             raise vendor_error(exc) from exc
         except (ConnectionError, httpx.TransportError) as exc:
             raise transport_error(exc) from exc
-        finally:
-            await client.close()
         return response.message.content or ""
 
     async def ready(self) -> Readiness:
-        """Ready when `/api/tags` answers and lists the configured model."""
-        client = self._client(self.settings.READY_TIMEOUT_S)
+        """Ready when `/api/tags` answers within READY_TIMEOUT_S and lists the configured model."""
         try:
-            listing = await client.list()
+            async with asyncio.timeout(self.settings.READY_TIMEOUT_S):
+                listing = await self._client.list()
         except ollama.ResponseError as exc:
             return Readiness(ready=False, detail=f"/api/tags failed: {exc.error} (HTTP {exc.status_code})")
-        except (ConnectionError, httpx.HTTPError) as exc:
+        except (ConnectionError, TimeoutError, httpx.HTTPError) as exc:
             return Readiness(ready=False, detail=f"ollama is unreachable: {transport_error(exc).message}")
-        finally:
-            await client.close()
         pulled = [m.model for m in listing.models if m.model]
         model = self.settings.MODEL
         if is_pulled(model, pulled):
             return Readiness(ready=True, detail=f"model {model} is pulled")
         return Readiness(ready=False, detail=f"model {model} is not pulled (run: ollama pull {model})")
+
+    async def aclose(self) -> None:
+        await self._client.close()  # type: ignore[no-untyped-call]  # ollama's AsyncClient.close is unannotated
 
 
 def chat_arguments(settings: OllamaSettings, messages: list[Message], schema: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +93,7 @@ def vendor_error(exc: ollama.ResponseError) -> BackendError:
 
 def transport_error(exc: BaseException) -> TransientBackendError:
     """A connection failure or a read timeout, as a transient error without the client's boilerplate."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return TransientBackendError(NAME, "timeout", "ollama did not answer in time")
     return TransientBackendError(NAME, "unreachable", "cannot connect to the ollama server")
 

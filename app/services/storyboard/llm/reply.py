@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
@@ -22,6 +22,9 @@ from app.services.storyboard.language.cues import detect_tone
 from app.services.storyboard.language.text import detect_language
 from app.services.storyboard.language.vocab import TONES
 from app.services.storyboard.llm.prompts import MAX_SHOTS, MIN_SHOTS
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 
 # --------------------------------------------------------------------------- JSON extraction
 
@@ -216,7 +219,7 @@ def parse_revision_reply(text: str) -> RevisionReply:
     return _validate(RevisionReply, extract_json(text))
 
 
-def _validate(model: type[BaseModel], data: Any) -> Any:
+def _validate(model: type[ModelT], data: Any) -> ModelT:
     if not isinstance(data, dict):
         raise ReplyError(f"the reply must be a json object, not {type(data).__name__}")
     try:
@@ -237,7 +240,7 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     into a grammar, so the model must write every field (parsing stays tolerant of missing ones)."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    return _require_all(_inline(schema, defs))
+    return _require_properties(_inline(schema, defs))
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -252,10 +255,14 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 
 def _require_all(node: Any) -> Any:
     if isinstance(node, dict):
-        node = {k: _require_all(v) for k, v in node.items()}
-        if node.get("type") == "object" and "properties" in node:
-            node["required"] = list(node["properties"])
-        return node
+        return _require_properties(node)
     if isinstance(node, list):
         return [_require_all(v) for v in node]
     return node
+
+
+def _require_properties(node: dict[str, Any]) -> dict[str, Any]:
+    required = {k: _require_all(v) for k, v in node.items()}
+    if required.get("type") == "object" and "properties" in required:
+        required["required"] = list(required["properties"])
+    return required
