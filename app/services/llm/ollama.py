@@ -3,14 +3,22 @@
 Each call is one `/api/chat` with `stream: false` and `format` set to the JSON schema of the reply we
 validate (Ollama's structured outputs constrain the model to it), with options temperature, num_ctx
 and seed. Readiness asks `/api/tags` and checks the configured model is pulled.
+
+`keep_alive` is an `api.Duration` on the server (ollama/ollama `api/types.go` `Duration.UnmarshalJSON`): a JSON
+number is seconds (negative = keep the model loaded forever), a JSON string goes through Go's
+`time.ParseDuration`, which refuses a number without a unit ("-1" → HTTP 400 `time: missing unit in duration
+"-1"`). So OLLAMA_KEEP_ALIVE is sent as a number when it is one, as a string only when it is a valid Go
+duration ("5m", "1h30m", "-1s"), and anything else is refused when the settings are read.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import ollama
+from pydantic import field_validator
 
 from app.core.settings import Settings
 from app.services.backend import (
@@ -26,6 +34,8 @@ from app.services.llm.chat import ChatPlanner
 from app.services.llm.llm_prompts import Message
 
 NAME = "ollama"
+#: Go's time.ParseDuration syntax: signed sequence of decimal numbers, each with a unit; "0" needs none.
+GO_DURATION = re.compile(r"[-+]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)")
 
 
 class OllamaSettings(PolicySettings):
@@ -42,13 +52,21 @@ class OllamaSettings(PolicySettings):
     SEED: int | None = None
     #: sent as `think` when set (qwen3: false); unset = the model's default
     THINK: bool | None = None
-    #: how long the server keeps the model loaded after a call ("5m", "1h", "-1"); empty = server default
+    #: how long the server keeps the model loaded after a call: seconds ("300", "-1" = forever) or a Go duration
+    #: ("5m", "1h"); empty = server default
     KEEP_ALIVE: str = ""
     CONCURRENCY: int = 1
     BACKOFF_BASE_S: float = 1.0
     #: how many times an invalid storyboard is sent back with its validation error
     REPLY_RETRIES: int = 2
     READY_TIMEOUT_S: float = 5.0
+
+    @field_validator("KEEP_ALIVE")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value.strip():
+            keep_alive(value)  # raises ValueError for what Ollama would answer 400 to
+        return value
 
 
 class OllamaPlanner(ChatPlanner):
@@ -102,9 +120,23 @@ def chat_arguments(settings: OllamaSettings, messages: list[Message], schema: di
     }
     if settings.THINK is not None:
         arguments["think"] = settings.THINK
-    if settings.KEEP_ALIVE:
-        arguments["keep_alive"] = settings.KEEP_ALIVE
+    if settings.KEEP_ALIVE.strip():
+        arguments["keep_alive"] = keep_alive(settings.KEEP_ALIVE)
     return arguments
+
+
+def keep_alive(value: str) -> float | str:
+    """OLLAMA_KEEP_ALIVE as Ollama parses it: a number of seconds (sent as a JSON number; negative = forever) or
+    a Go duration string; ValueError for anything else (a bare "-1" string would be answered 400)."""
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        if not GO_DURATION.fullmatch(text):
+            raise ValueError(f"OLLAMA_KEEP_ALIVE={value!r} is neither seconds (300, -1) nor a duration (5m, 1h30m)") \
+                from None
+        return text
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def is_pulled(model: str, pulled: list[str]) -> bool:
