@@ -1,5 +1,11 @@
-"""Aliyun OSS object store via oss2 (V1 signatures): uploads with content types, resumable above a
-threshold, URLs made at read time (presigned GET, or a public/CDN base).
+"""Aliyun OSS object store via oss2: uploads with content types, resumable above a threshold, URLs made at read
+time (presigned GET, or a public/CDN base).
+
+Requests are signed with V4 (`OSS4-HMAC-SHA256`, `oss2.AuthV4` + the bucket's `region=`): Alibaba retires V1
+signatures — unavailable to new accounts from 2025-03-01 and to new buckets from 2025-09-01 — so V1 (`oss2.Auth`)
+is used only when OSS_SIGNATURE_VERSION=v1 says so. V4 needs the region id (OSS_REGION, or read from a
+`oss-<region>[-internal].aliyuncs.com` endpoint) and caps presigned URLs at 7 days (oss2/auth.py ProviderAuthV4;
+https://www.alibabacloud.com/help/en/oss/developer-reference/recommend-to-use-signature-version-4).
 
 oss2 is synchronous, so every call runs in a worker thread under the backend's CallPolicy. Keys are the
 pipeline's (`users/<u>/stories/<s>/...`); URLs are never stored, only keys.
@@ -8,12 +14,14 @@ pipeline's (`users/<u>/stories/<s>/...`); URLs are never stored, only keys.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
-from urllib.parse import quote
+from typing import Literal
+from urllib.parse import quote, urlsplit
 
 import oss2
 import requests
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from app.core.settings import Settings
 from app.services.backend import (
@@ -28,6 +36,10 @@ from app.services.backend import (
 )
 
 NAME = "oss"
+#: The longest a V4-presigned URL may live (x-oss-expires ≤ 604800).
+V4_MAX_URL_EXPIRES_S = 7 * 24 * 3600
+#: A public OSS endpoint host: oss-<region>.aliyuncs.com or oss-<region>-internal.aliyuncs.com.
+ENDPOINT_REGION = re.compile(r"oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com")
 
 
 class OssSettings(PolicySettings):
@@ -42,6 +54,10 @@ class OssSettings(PolicySettings):
     ACCESS_KEY_SECRET: SecretStr | None = None
     #: ENDPOINT is a custom domain bound to the bucket (required for new accounts' mainland buckets)
     IS_CNAME: bool = False
+    #: the bucket's region id (cn-hangzhou, ap-southeast-1, …), which V4 signs; empty = read from ENDPOINT
+    REGION: str = ""
+    #: v4 (OSS4-HMAC-SHA256); v1 only by explicit choice, for old accounts and buckets that still take it
+    SIGNATURE_VERSION: Literal["v4", "v1"] = "v4"
     #: public/CDN base for read URLs (url = base + "/" + key); empty = presigned GET URLs
     PUBLIC_BASE_URL: str = ""
     URL_EXPIRES_S: int = 3600
@@ -58,10 +74,27 @@ class OssSettings(PolicySettings):
     RETRIES: int = 3
     BACKOFF_BASE_S: float = 1.0
 
+    @model_validator(mode="after")
+    def _v4_url_lifetime(self) -> OssSettings:
+        if self.SIGNATURE_VERSION == "v4" and self.URL_EXPIRES_S > V4_MAX_URL_EXPIRES_S:
+            raise ValueError(f"OSS_URL_EXPIRES_S={self.URL_EXPIRES_S}: V4-signed URLs live at most "
+                             f"{V4_MAX_URL_EXPIRES_S} s (7 days)")
+        return self
+
+    def region(self) -> str:
+        """The region V4 signs: OSS_REGION, else the one a public endpoint names, else ""."""
+        if self.REGION.strip():
+            return self.REGION.strip()
+        host = urlsplit(self.ENDPOINT if "://" in self.ENDPOINT else f"//{self.ENDPOINT}").hostname or ""
+        match = ENDPOINT_REGION.fullmatch(host)
+        return match.group(1) if match and not match.group(1).startswith("accelerate") else ""
+
     def missing(self) -> list[str]:
         """Names of the settings an OSS store cannot work without."""
         values = {"OSS_ENDPOINT": self.ENDPOINT, "OSS_BUCKET": self.BUCKET, "OSS_ACCESS_KEY_ID": self.ACCESS_KEY_ID,
                   "OSS_ACCESS_KEY_SECRET": self.ACCESS_KEY_SECRET}
+        if self.SIGNATURE_VERSION == "v4":
+            values["OSS_REGION"] = self.region()
         return [name for name, value in values.items() if not value]
 
 
@@ -141,10 +174,15 @@ class OssObjectStore:
             missing = self.cfg.missing()
             if missing:
                 raise TerminalBackendError(NAME, "not_configured", f"not set: {', '.join(missing)}")
-            auth = oss2.Auth(self.cfg.ACCESS_KEY_ID.get_secret_value(), self.cfg.ACCESS_KEY_SECRET.get_secret_value())
+            key_id, secret = self.cfg.ACCESS_KEY_ID, self.cfg.ACCESS_KEY_SECRET
+            assert key_id is not None and secret is not None  # missing() said so
+            v4 = self.cfg.SIGNATURE_VERSION == "v4"
+            auth_class = oss2.AuthV4 if v4 else oss2.Auth
+            auth = auth_class(key_id.get_secret_value(), secret.get_secret_value())
             try:
                 self._bucket = oss2.Bucket(auth, self.cfg.ENDPOINT, self.cfg.BUCKET, is_cname=self.cfg.IS_CNAME,
-                                           connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video")
+                                           connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video",
+                                           region=self.cfg.region() if v4 else None)
             except oss2.exceptions.ClientError as exc:  # an invalid bucket name or endpoint
                 message = str(exc.body).removeprefix("ClientError: ")
                 raise TerminalBackendError(NAME, "not_configured", message) from None
