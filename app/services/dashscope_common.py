@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -38,6 +39,9 @@ from app.services.backend import (
 from app.services.backend import PolicySettings as PolicySettings  # re-exported: it used to live here
 from app.services.media_fetch import download
 
+#: DashScope regions by API host (keys are region-bound) [doc: Model Studio "regions and endpoints"].
+REGION_HOSTS = {"dashscope.aliyuncs.com": "cn-beijing", "dashscope-intl.aliyuncs.com": "ap-southeast-1",
+                "dashscope-us.aliyuncs.com": "us-east-1"}
 #: Vendor error codes (prefixes) worth retrying whatever the HTTP status says.
 TRANSIENT_CODES = ("Throttling", "InternalError", "ServiceUnavailable", "RequestTimeOut", "SystemError")
 #: Task states after which polling stops [SDK constants.TaskStatus].
@@ -55,6 +59,9 @@ class DashScopeSettings(BaseSettings):
     API_KEY: SecretStr | None = None
     #: Region base (keys are region-bound): Beijing below; Singapore https://dashscope-intl.aliyuncs.com/api/v1
     BASE_HTTP_URL: str = "https://dashscope.aliyuncs.com/api/v1"
+    #: cn-beijing, ap-southeast-1 (Singapore) or us-east-1; decides which models are offered. Empty = the region of
+    #: BASE_HTTP_URL's host (cn-beijing for a host that is no DashScope endpoint, e.g. a proxy)
+    REGION: str = ""
     BASE_WS_URL: str = "wss://dashscope.aliyuncs.com/api-ws/v1/inference"
     WORKSPACE: str = ""
     POLL_INTERVAL_S: float = 2.0
@@ -62,6 +69,12 @@ class DashScopeSettings(BaseSettings):
     READY_TIMEOUT_S: float = 5.0
     DOWNLOAD_TIMEOUT_S: float = 120.0
     MAX_DOWNLOAD_MB: float = 200.0
+
+    def region(self) -> str:
+        """DASHSCOPE_REGION, else the region BASE_HTTP_URL's host serves, else cn-beijing."""
+        if self.REGION.strip():
+            return self.REGION.strip()
+        return REGION_HOSTS.get(urlsplit(self.BASE_HTTP_URL).hostname or "", "cn-beijing")
 
 
 # --- pure: errors ----------------------------------------------------------------------------------------
