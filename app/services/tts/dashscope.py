@@ -22,6 +22,7 @@ import struct
 import threading
 import uuid
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -281,8 +282,9 @@ class DashScopeSpeaker:
             speech_rate=speech_rate(speed), url=self.account.BASE_WS_URL, workspace=self.account.WORKSPACE or None,
             callback=collect,
         )
+        complete: Callable[[int], None] = synth.streaming_complete  # the SDK method is unannotated
         synth.streaming_call(text)
-        synth.streaming_complete(complete_timeout_millis=int(self.settings.TIMEOUT_S * 1000))
+        complete(int(self.settings.TIMEOUT_S * 1000))
         if (error := collect.error()) is not None:
             raise error
         return bytes(collect.audio)
