@@ -7,7 +7,9 @@ prompt runs in the background, one at a time, sending the WebSocket sequence (st
 execution_start, execution_cached, executing, progress + binary previews, executed,
 executing null, execution_success — or execution_error), then writes a real output (PNG with
 Pillow at the latent size × batch_size, or MP4 with FFmpeg at the video's size, frames and fps)
-served by /view, and records /history. Failure modes are attributes a test sets.
+served by /view, and records /history. Failure modes are attributes a test sets. Sources of the prompt, history,
+view, upload and WebSocket rules: comfyanonymous/ComfyUI `server.py`, `execution.py` (`validate_prompt`),
+`script_examples/websockets_api_example.py`, and docs.comfy.org "comms_routes" / "comms_messages".
 
 Queue rules, from comfyanonymous/ComfyUI `server.py` and `execution.py` (`PromptQueue`):
 * `GET /queue` → `{"queue_running": [tuple], "queue_pending": [tuple]}`, tuple = `[number, prompt_id, prompt,
