@@ -6,9 +6,8 @@ It checks what the real server checks (ollama/ollama docs/api.md, server/routes.
 `api.Duration` reads it (ollama/ollama api/types.go `Duration.UnmarshalJSON`; the bind error is answered 400 with
 its text by server/routes.go): a number is seconds, a string must be a Go duration (`time.ParseDuration`: "5m",
 "-1s"; a unit-less "-1" → `time: missing unit in duration "-1"`), any other type → `Unsupported type: '<type>'`.
-Answers have the real shape
-(`message.content` as a string, `done`, `done_reason`, durations in ns); errors are `{"error": "…"}`
-with the real status. `stream` defaults to true as on the real server (NDJSON chunks, then a final
+Answers have the real shape (`message.content` as a string, `done`, `done_reason`, durations in ns); errors are
+`{"error": "…"}` with the real status. `stream` defaults to true as on the real server (NDJSON chunks, then a final
 `done: true` chunk). Scripted failures: see tests/doubles/llm_script.py.
 """
 
