@@ -54,7 +54,9 @@ CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 SPEAKABLE = re.compile(r"\w", re.UNICODE)
 SPEAKER_ID = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,63}$")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-#: CosyVoice3's LLM asserts this marker in prompt / instruct text (FunAudioLLM/CosyVoice example.py).
+#: The end-of-instruction marker. CosyVoice2's instruct text ends with it and CosyVoice3's prompt / instruct text
+#: carries it after a system prompt (FunAudioLLM/CosyVoice example.py); CosyVoice3's LM asserts it in the text it
+#: reads (cosyvoice/llm/llm.py: ``assert 151646 in text``), which on the SFT path is the tts text alone.
 V3_PREFIX = "You are a helpful assistant."
 END_OF_PROMPT = "<|endofprompt|>"
 
@@ -356,7 +358,14 @@ class CosyVoiceEngine:
     ``inference_instruct2`` with the prompt WAV path and an *empty* spk id (with an id, CosyVoice's
     ``frontend_zero_shot`` reuses the cached prompt and drops the instruct text); built-in speaker ->
     ``inference_sft`` (instruct needs a prompt voice on v2/v3, so it is not applied: ``X-Instruct-Applied:
-    false``). CosyVoice3 gets the ``"You are a helpful assistant.<|endofprompt|>"`` prefix it asserts.
+    false``).
+
+    Markers, as in the official examples (``example.py``): CosyVoice2's instruct text ends with
+    ``<|endofprompt|>``; CosyVoice3's prompt text starts with ``"You are a helpful assistant.<|endofprompt|>"`` and its
+    instruct text is ``"You are a helpful assistant. <instruct><|endofprompt|>"``. CosyVoice3's SFT path has no prompt
+    text, so each sentence's tts text carries the system prefix itself (as the v3 cross-lingual example does); and as
+    CosyVoice skips its text frontend - sentence splitting included - for text holding ``<|…|>``, the adapter
+    splits the text into sentences itself there.
     """
 
     name = "cosyvoice"
@@ -382,7 +391,9 @@ class CosyVoiceEngine:
         return transcript if not self.v3 or END_OF_PROMPT in transcript else f"{V3_PREFIX}{END_OF_PROMPT}{transcript}"
 
     def instruct_text(self, instruct: str) -> str:
-        return f"{V3_PREFIX} {instruct}{END_OF_PROMPT}" if self.v3 and END_OF_PROMPT not in instruct else instruct
+        if END_OF_PROMPT in instruct:
+            return instruct
+        return f"{V3_PREFIX} {instruct}{END_OF_PROMPT}" if self.v3 else f"{instruct}{END_OF_PROMPT}"
 
     def synthesize(self, job: Synthesis) -> Audio:
         chunks, cloned, instructed = self._generate(job)
@@ -400,6 +411,11 @@ class CosyVoiceEngine:
         if voice:
             return self.cosy.inference_zero_shot(job.text, self.prompt_text(voice.transcript), str(voice.wav),
                                                  zero_shot_spk_id=voice.id, **options), True, False
+        if self.v3:  # no prompt text on this path: every sentence carries the marker CosyVoice3's LM asserts
+            chunks = (chunk for sentence in split_sentences(job.text)
+                      for chunk in self.cosy.inference_sft(f"{V3_PREFIX}{END_OF_PROMPT}{sentence}", job.speaker,
+                                                           **options))
+            return chunks, False, False
         return self.cosy.inference_sft(job.text, job.speaker, **options), False, False
 
 

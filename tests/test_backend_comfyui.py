@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -199,6 +200,56 @@ async def test_hang_hits_the_overall_timeout_and_the_prompt_is_taken_off_the_hos
     assert caught.value.code == "timeout" and url in caught.value.message
     prompt_id = next(iter(double._tasks))
     assert double.queue_deletes == [prompt_id] and double.interrupts == [{"prompt_id": prompt_id}]
+
+
+@pytest.mark.parametrize("targeted", [True, False], ids=["current-server", "old-server"])
+async def test_timed_out_prompt_queued_behind_another_clients_never_interrupts_it(comfy, tmp_path: Path, targeted):
+    double, url = comfy()
+    double.hang, double.targeted_interrupt = True, targeted
+    graph = patch(load_workflow("sdxl_t2i"), Values(prompt="a UI user's picture", seed=5, width=64, height=64))
+    async with httpx.AsyncClient(base_url=url) as ui:  # someone else's job, running on the host
+        theirs = (await ui.post("/prompt", json={"prompt": graph, "client_id": "ui-user"})).json()["prompt_id"]
+    with pytest.raises(TransientBackendError) as caught:
+        await renderer(url, TIMEOUT_S=0.5, RETRIES=0).render(keyframe(), tmp_path / "k.png")
+    assert caught.value.code == "timeout"
+    ours = next(p for p in double._tasks if p != theirs)
+    assert double.queue_deletes == [ours] and ours not in [item[1] for item in double.pending]
+    assert double.interrupts == [] and double.interrupted == []  # ours never ran: nothing to interrupt
+    assert double.running is not None and double.running[1] == theirs and theirs not in double.history
+
+
+async def test_timed_out_prompt_running_on_an_old_server_is_interrupted(comfy, tmp_path: Path):
+    double, url = comfy()
+    double.hang, double.targeted_interrupt = True, False
+    with pytest.raises(TransientBackendError):
+        await renderer(url, TIMEOUT_S=0.5, RETRIES=0).render(keyframe(), tmp_path / "k.png")
+    [ours] = double._tasks
+    assert double.interrupted == [ours]
+    assert double.history[ours]["status"]["messages"][-1][0] == "execution_interrupted"
+
+
+async def test_double_interrupt_follows_the_servers_generation(comfy):
+    graph = patch(load_workflow("sdxl_t2i"), Values(prompt="x", seed=5, width=64, height=64))
+    for targeted in (True, False):
+        double, url = comfy()
+        double.hang, double.targeted_interrupt = True, targeted
+        async with httpx.AsyncClient(base_url=url) as client:
+            first = (await client.post("/prompt", json={"prompt": graph})).json()["prompt_id"]
+            second = (await client.post("/prompt", json={"prompt": graph})).json()["prompt_id"]
+            while not double.running:
+                await asyncio.sleep(0.01)
+            queue = (await client.get("/queue")).json()
+            assert [t[1] for t in queue["queue_running"]] == [first]
+            assert [t[1] for t in queue["queue_pending"]] == [second]
+            await client.post("/queue", json={"delete": [first]})  # running: the queue delete leaves it be
+            await client.post("/interrupt", json={"prompt_id": second})  # a pending id
+            await asyncio.sleep(0.1)
+            running = (await client.get("/queue")).json()["queue_running"]
+            if targeted:  # current servers: not the running prompt, nothing happens
+                assert double.interrupted == [] and [t[1] for t in running] == [first]
+            else:  # old servers ignore the body: the running prompt (someone else's) is stopped
+                assert double.interrupted == [first] and [t[1] for t in running] == [second]
+                assert double.history[first]["status"]["messages"][-1][0] == "execution_interrupted"
 
 
 async def test_cancelled_render_takes_its_prompt_off_the_host(comfy, tmp_path: Path):

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import time
+import uuid
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ from app.services.narration.base import SpeechRequest
 from app.services.narration.dashscope import DashScopeSpeaker, pcm_of_wav, voice_mismatch
 from app.services.publish.local import LocalObjectStore
 from app.services.registry import build
-from tests.doubles.dashscope import WS_PATH, DashScopeDouble, speech
+from tests.doubles.dashscope import WS_PATH, DashScopeDouble, check_i2v, speech
 from tests.doubles.serving import serve_in_thread
 from tests.media import probe, stream
 
@@ -117,7 +118,16 @@ def test_vendor_duration_is_the_shortest_accepted_length_covering_the_request_el
     assert vendor_duration((3, 4, 5), 12.0) == 5
 
 
+def test_region_is_read_from_the_endpoint_unless_set():
+    assert DashScopeSettings().region() == "cn-beijing"
+    assert DashScopeSettings(BASE_HTTP_URL="https://dashscope-intl.aliyuncs.com/api/v1").region() == "ap-southeast-1"
+    assert DashScopeSettings(BASE_HTTP_URL="http://proxy.local/api/v1", REGION="ap-southeast-1").region() == \
+        "ap-southeast-1"
+
+
 def test_voice_mismatch_pairs_each_cosyvoice_generation_with_its_own_voices():
+    assert voice_mismatch("cosyvoice-v3.5-plus", "cosyvoice-v3.5-plus-narrator-0a1b2c3d") is None
+    assert "no system voices" in voice_mismatch("cosyvoice-v3.5-flash", "longanyang")
     assert voice_mismatch("cosyvoice-v2", "longxiaochun_v2") is None
     assert voice_mismatch("cosyvoice-v1", "longxiaochun") is None
     assert voice_mismatch("cosyvoice-v3-flash", "longanyang") is None
@@ -323,6 +333,30 @@ async def test_video_can_pass_the_keyframe_as_a_url_from_our_object_store(double
     assert float(probe(out)["format"]["duration"]) == pytest.approx(3.0, abs=0.1)
 
 
+async def test_video_long_prompt_is_cut_at_the_models_own_limit_and_the_double_cuts_too(double, account, keyframe,
+                                                                                     tmp_path):
+    prompt = "老人抬头望向灯塔。" * 170  # 1530 characters: over 800, within wan2.5's 2000
+    request = clip_request(keyframe, prompts={"zh": prompt})
+    await animator(account).animate(request, tmp_path / "a.mp4")
+    await animator(account, MODEL="wanx2.1-i2v-turbo").animate(request, tmp_path / "b.mp4")
+    wan25, wanx21 = (sub["body"]["input"]["prompt"] for sub in double.submissions)
+    assert (len(wan25), len(wanx21)) == (1530, 800)
+    over = {"model": "wanx2.1-i2v-turbo", "input": {"prompt": prompt, "img_url": "https://x/y.png"},
+            "parameters": {"resolution": "480P", "duration": 5}}
+    assert check_i2v(over) is None  # the vendor cuts a long prompt; it does not refuse it
+
+
+async def test_video_singapore_names_the_wan21_models_wan21(double, account, keyframe, tmp_path):
+    double.region = "ap-southeast-1"
+    singapore = account.model_copy(update={"REGION": "ap-southeast-1"})
+    await animator(singapore, MODEL="wan2.1-i2v-turbo").animate(clip_request(keyframe, duration=2.5),
+                                                               tmp_path / "c.mp4")
+    assert double.submissions[-1]["body"]["parameters"]["duration"] == 3
+    with pytest.raises(ConfigurationError, match="wan2.1-i2v-plus renders 720P"):
+        animator(singapore, MODEL="wan2.1-i2v-plus", RESOLUTION="480P")
+    assert check_i2v({**double.submissions[-1]["body"], "model": "wanx2.1-i2v-turbo"}, "ap-southeast-1")
+
+
 def test_video_resolution_the_model_does_not_render_is_refused_at_creation(account):
     with pytest.raises(ConfigurationError, match="wanx2.1-i2v-plus renders 720P"):
         animator(account, MODEL="wanx2.1-i2v-plus", RESOLUTION="480P")
@@ -393,6 +427,75 @@ async def test_tts_hang_after_task_started_times_out(double, account, tmp_path):
     with pytest.raises(TransientBackendError) as info:
         await speaker(account, RETRIES=0, TIMEOUT_S=0.5).synthesize(SpeechRequest(text="你好"), tmp_path / "n.wav")
     assert info.value.code == "timeout"
+
+
+async def test_tts_in_singapore_defaults_to_a_model_singapore_offers(double, account, tmp_path):
+    double.region = "ap-southeast-1"  # cosyvoice-v2 is not offered there
+    singapore = account.model_copy(update={"REGION": "ap-southeast-1"})
+    assert await speaker(singapore).synthesize(SpeechRequest(text="灯塔"), tmp_path / "n.wav") > 0
+    params = double.tts_runs[0]["run_task"]["payload"]
+    assert (params["model"], params["parameters"]["voice"]) == ("cosyvoice-v3-flash", "longanyang")
+
+
+@pytest.mark.parametrize(("region", "model", "words"), [
+    ("ap-southeast-1", "cosyvoice-v2", "not offered in ap-southeast-1"),
+    ("ap-southeast-1", "cosyvoice-v3.5-plus", "not offered in ap-southeast-1"),
+    ("cn-beijing", "cosyvoice-v1", "not offered in cn-beijing"),
+])
+def test_tts_model_the_region_does_not_offer_is_refused_at_creation(account, region, model, words):
+    with pytest.raises(ConfigurationError, match=words):
+        speaker(account.model_copy(update={"REGION": region}), MODEL=model)
+
+
+async def test_double_fails_a_tts_task_whose_model_its_region_does_not_offer(double, account, tmp_path):
+    double.region = "ap-southeast-1"
+    with pytest.raises(TerminalBackendError) as info:  # a Beijing-configured speaker talking to Singapore
+        await speaker(account, RETRIES=0).synthesize(SpeechRequest(text="你好"), tmp_path / "n.wav")
+    assert info.value.code == "ModelNotFound"
+
+
+async def test_tts_v35_models_speak_the_voices_made_for_them(double, account, tmp_path):
+    voice = "cosyvoice-v3.5-plus-narrator-0a1b2c3d"
+    out = tmp_path / "n.wav"
+    assert await speaker(account, MODEL="cosyvoice-v3.5-plus", VOICE=voice).synthesize(SpeechRequest(text="你好"),
+                                                                                       out) > 0
+    assert double.tts_runs[0]["run_task"]["payload"]["model"] == "cosyvoice-v3.5-plus"
+    with pytest.raises(ConfigurationError, match="has no system voice"):
+        speaker(account, MODEL="cosyvoice-v3.5-flash")
+
+
+async def test_tts_text_with_markup_characters_is_spoken_as_plain_text(double, account, tmp_path):
+    text = "A&B <3 的小船"
+    assert await speaker(account).synthesize(SpeechRequest(text=text), tmp_path / "n.wav") > 0
+    [run] = double.tts_runs
+    assert run["texts"] == [text] and not run["run_task"]["payload"]["parameters"].get("enable_ssml")
+
+
+@pytest.mark.usefixtures("double")
+def test_double_reads_enable_ssml_text_as_markup_and_takes_any_uuid_task_id(account):
+    def run(text: str, task_id: str, ssml: bool) -> list[str]:
+        start = {"header": {"action": "run-task", "task_id": task_id, "streaming": "duplex"},
+                 "payload": {"model": "cosyvoice-v2", "task_group": "audio", "task": "tts",
+                             "function": "SpeechSynthesizer", "input": {},
+                             "parameters": {"voice": "longxiaochun_v2", "format": "wav", "sample_rate": 24000,
+                                            **({"enable_ssml": True} if ssml else {})}}}
+        events = []
+        with connect(account.BASE_WS_URL, additional_headers={"Authorization": f"Bearer {KEY}"}) as ws:
+            ws.send(json.dumps(start))
+            events.append(json.loads(ws.recv(timeout=5))["header"]["event"])
+            for action, payload in (("continue-task", {"input": {"text": text}}), ("finish-task", {"input": {}})):
+                ws.send(json.dumps({"header": {"action": action, "task_id": task_id, "streaming": "duplex"},
+                                    "payload": payload}))
+            while events[-1] not in ("task-finished", "task-failed"):
+                message = ws.recv(timeout=5)
+                if isinstance(message, str):
+                    events.append(json.loads(message)["header"]["event"])
+        return events
+
+    dashed = str(uuid.uuid4())
+    assert run("A&B <3", dashed, ssml=False)[-1] == "task-finished"
+    assert run("A&B <3", uuid.uuid4().hex, ssml=True)[-1] == "task-failed"
+    assert run('<speak>你好<break time="1s"/></speak>', dashed, ssml=True)[-1] == "task-finished"
 
 
 def test_tts_voice_of_another_generation_is_refused_at_creation(account):

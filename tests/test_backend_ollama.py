@@ -174,6 +174,35 @@ async def test_regenerate_of_the_narration_alone_needs_no_llm_call(double) -> No
     assert revised.narration == "新旁白" and revised.image_detail == "i" and double.chats() == []
 
 
+@pytest.mark.parametrize(("setting", "sent"), [("-1", -1), ("300", 300), ("1h30m", "1h30m"), ("-1s", "-1s")])
+async def test_keep_alive_reaches_ollama_as_a_number_or_a_go_duration(double, setting, sent) -> None:
+    board = await planner(double.base_url, KEEP_ALIVE=setting).plan(script=SCRIPT, style="水彩", title="")
+    assert len(board.shots) == 6
+    assert double.chats()[0]["keep_alive"] == sent  # "-1" as a string would be answered 400
+
+
+@pytest.mark.parametrize("setting", ["forever", "1d", "5 m"])
+def test_keep_alive_ollama_cannot_read_is_refused_with_the_settings(setting) -> None:
+    with pytest.raises(ValueError, match="OLLAMA_KEEP_ALIVE"):
+        OllamaSettings(KEEP_ALIVE=setting)
+
+
+async def test_double_reads_keep_alive_as_ollamas_api_duration(double) -> None:
+    body = {"model": "qwen2.5:7b-instruct", "messages": [{"role": "user", "content": "hi"}], "stream": False}
+    async with httpx.AsyncClient(base_url=double.base_url) as client:
+        for accepted in (-1, 0, 300, "5m", "1h30m", "-1s", "0"):
+            assert (await client.post("/api/chat", json={**body, "keep_alive": accepted})).status_code == 200
+        unitless = await client.post("/api/chat", json={**body, "keep_alive": "-1"})
+        assert unitless.status_code == 400 and unitless.json() == {"error": 'time: missing unit in duration "-1"'}
+        assert (await client.post("/api/chat", json={**body, "keep_alive": "1d"})).json()["error"] == \
+            'time: unknown unit "d" in duration "1d"'
+        assert (await client.post("/api/chat", json={**body, "keep_alive": True})).status_code == 400
+    with pytest.raises(ollama.ResponseError) as info:  # through the official client, as the old backend sent it
+        await ollama.AsyncClient(host=double.base_url).chat(model=body["model"], messages=body["messages"],
+                                                            keep_alive="-1")
+    assert info.value.status_code == 400 and "missing unit in duration" in info.value.error
+
+
 def test_factory_reads_ollama_settings_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("OLLAMA_HOST", "http://gpu-box:11434")
     monkeypatch.setenv("OLLAMA_MODEL", "qwen3:8b")

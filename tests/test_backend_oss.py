@@ -1,9 +1,9 @@
-"""OSS object store (oss2, V1 signatures) against the OSS double: uploads, resumable multipart, URLs, errors."""
+"""OSS object store (oss2, V4 signatures; V1 by choice) against the OSS double: uploads, resumable multipart, URLs,
+errors."""
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +27,7 @@ def oss() -> Iterator[OssDouble]:
 
 def make_store(double: OssDouble, tmp_path: Path, **overrides) -> OssObjectStore:
     cfg = {"ENDPOINT": double.base_url, "BUCKET": double.bucket, "ACCESS_KEY_ID": double.key_id,
-           "ACCESS_KEY_SECRET": double.secret, "MULTIPART_THRESHOLD_BYTES": 200 * 1024,
+           "ACCESS_KEY_SECRET": double.secret, "REGION": double.region, "MULTIPART_THRESHOLD_BYTES": 200 * 1024,
            "PART_SIZE_BYTES": 100 * 1024, "UPLOAD_THREADS": 1, "CONNECT_TIMEOUT_S": 5, "TIMEOUT_S": 30,
            "RETRIES": 2, "BACKOFF_BASE_S": 0.01, "BACKOFF_MAX_S": 0.05}
     return OssObjectStore(OssSettings(**{**cfg, **overrides}), tmp_path / "checkpoints")
@@ -44,7 +44,7 @@ async def test_oss_puts_a_small_file_with_its_content_type(oss, tmp_path: Path) 
     store = make_store(oss, tmp_path)
     await store.put_file(KEY, tmp_path / "k.png", "image/png")
     assert oss.objects[KEY]["data"] == data and oss.objects[KEY]["content_type"] == "image/png"
-    assert oss.calls == ["put"]
+    assert oss.calls == ["put"] and oss.signatures == ["v4"]
     head = store.bucket().head_object(KEY)  # HEAD and GET through oss2 itself, signed and CRC-checked
     assert (head.content_type, head.content_length) == ("image/png", 5000)
     assert store.bucket().get_object(KEY).read() == data
@@ -77,8 +77,10 @@ async def test_oss_presigned_url_is_fetchable_and_verified_by_the_double(oss, tm
     await store.put_file(KEY, tmp_path / "k.png", "image/png")
     url = store.url(KEY)
     query = parse_qs(urlsplit(url).query)
-    assert set(query) == {"OSSAccessKeyId", "Expires", "Signature"}
-    assert 3590 <= int(query["Expires"][0]) - time.time() <= 3600
+    assert set(query) == {"x-oss-signature-version", "x-oss-credential", "x-oss-date", "x-oss-expires",
+                          "x-oss-signature"}
+    assert query["x-oss-signature-version"] == ["OSS4-HMAC-SHA256"] and query["x-oss-expires"] == ["3600"]
+    assert query["x-oss-credential"][0].split("/")[2:] == [oss.region, "oss", "aliyun_v4_request"]
     response = httpx.get(url)
     assert response.status_code == 200 and response.content == data
     assert response.headers["content-type"] == "image/png"
@@ -91,9 +93,55 @@ async def test_oss_presigned_url_is_refused_when_tampered_or_expired(oss, tmp_pa
     tampered = store.url(KEY).replace("keyframe.png", "other.png")
     response = httpx.get(tampered)
     assert response.status_code == 403 and "<Code>SignatureDoesNotMatch</Code>" in response.text
-    expired = make_store(oss, tmp_path, URL_EXPIRES_S=-5).url(KEY)
-    response = httpx.get(expired)
+    url = make_store(oss, tmp_path, URL_EXPIRES_S=10).url(KEY)
+    oss.clock_offset_s = 11  # the URL's 10 s are over by the server's clock
+    response = httpx.get(url)
     assert response.status_code == 403 and "Request has expired." in response.text
+
+
+async def test_oss_v4_is_the_default_and_works_on_a_new_bucket_that_refuses_v1(tmp_path: Path) -> None:
+    data = write(tmp_path / "k.png", 4000)
+    with serve_oss(accept_v1=False, region="ap-southeast-1") as new_bucket:
+        store = make_store(new_bucket, tmp_path)
+        await store.put_file(KEY, tmp_path / "k.png", "image/png")
+        await store.put_file("m/big.mp4", tmp_path / "k.png", "video/mp4")
+        assert (await store.ready()).ready
+        assert httpx.get(store.url(KEY)).content == data
+        assert new_bucket.signatures and set(new_bucket.signatures) == {"v4"}
+        with pytest.raises(TerminalBackendError) as info:  # V1, as the store used to sign
+            await make_store(new_bucket, tmp_path, SIGNATURE_VERSION="v1").put_file(KEY, tmp_path / "k.png", "x/y")
+        assert info.value.code == "AccessDenied" and "signature version 1" in info.value.message
+
+
+async def test_oss_v1_only_by_explicit_choice_on_a_bucket_that_still_takes_it(oss, tmp_path: Path) -> None:
+    data = write(tmp_path / "k.png", 3000)
+    store = make_store(oss, tmp_path, SIGNATURE_VERSION="v1", REGION="")
+    await store.put_file(KEY, tmp_path / "k.png", "image/png")
+    url = store.url(KEY)
+    assert set(parse_qs(urlsplit(url).query)) == {"OSSAccessKeyId", "Expires", "Signature"}
+    assert httpx.get(url).content == data and oss.signatures == ["v1", "v1"]
+
+
+async def test_oss_v4_signs_the_region_and_a_wrong_one_is_refused(oss, tmp_path: Path) -> None:
+    write(tmp_path / "k.png", 100)
+    with pytest.raises(TerminalBackendError) as info:
+        await make_store(oss, tmp_path, REGION="cn-beijing").put_file(KEY, tmp_path / "k.png", "image/png")
+    assert info.value.code == "AccessDenied" and "region" in info.value.message
+
+
+def test_oss_v4_settings_region_and_url_lifetime() -> None:
+    base = {"BUCKET": "b", "ACCESS_KEY_ID": "id", "ACCESS_KEY_SECRET": "s"}
+    assert OssSettings(**base, ENDPOINT="https://oss-cn-hangzhou.aliyuncs.com").region() == "cn-hangzhou"
+    assert OssSettings(**base, ENDPOINT="oss-ap-southeast-1-internal.aliyuncs.com").region() == "ap-southeast-1"
+    assert OssSettings(**base, ENDPOINT="https://oss-cn-hangzhou.aliyuncs.com", REGION="cn-shanghai").region() == \
+        "cn-shanghai"
+    custom = OssSettings(**base, ENDPOINT="https://media.example.com", IS_CNAME=True)
+    assert custom.missing() == ["OSS_REGION"]
+    assert OssSettings(**base, ENDPOINT="https://media.example.com", SIGNATURE_VERSION="v1").missing() == []
+    assert OssSettings(**base, ENDPOINT="https://oss-accelerate.aliyuncs.com").missing() == ["OSS_REGION"]
+    with pytest.raises(ValueError, match="7 days"):
+        OssSettings(**base, ENDPOINT="https://oss-cn-hangzhou.aliyuncs.com", URL_EXPIRES_S=8 * 24 * 3600)
+    assert OssSettings(**base, SIGNATURE_VERSION="v1", URL_EXPIRES_S=8 * 24 * 3600).URL_EXPIRES_S > 604800
 
 
 async def test_oss_unsigned_request_is_refused(oss) -> None:

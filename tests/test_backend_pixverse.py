@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,12 +11,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from app.core.errors import TerminalBackendError, TransientBackendError
+from app.core.errors import ConfigurationError, TerminalBackendError, TransientBackendError
 from app.core.settings.vendors import PixverseSettings
 from app.services.clip.base import ClipRequest
-from app.services.clip.pixverse import PixverseAnimator, generate_body, pick_duration
+from app.services.clip.pixverse import PixverseAnimator, generate_body, offered_durations, pick_duration
 from app.services.clip.pixverse_errors import envelope_error, status_error
-from tests.doubles.pixverse import PixverseDouble, serve_pixverse
+from tests.doubles.pixverse import PixverseDouble, check_generate, serve_pixverse
 from tests.media import probe, stream
 
 KEY = "pv-test-key"
@@ -57,20 +58,50 @@ async def test_pixverse_writes_a_silent_clip_fitted_to_the_shot(double, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "keyframe.png"]  # no temp files left
 
 
-async def test_pixverse_sends_a_fresh_trace_id_on_every_request(double, tmp_path: Path) -> None:
+async def test_pixverse_polls_and_uploads_take_a_fresh_trace_id_each(double, tmp_path: Path) -> None:
     double.http_errors["result"].append(503)
+    double.http_errors["upload"].append(502)
     await make_animator(double.base_url).animate(make_request(tmp_path), tmp_path / "clip.mp4")
-    api_calls = sum(double.count(e) for e in ("upload", "generate", "result"))
-    assert api_calls >= 4 and len(double.trace_ids) == api_calls
+    polls, uploads = double.traces("result"), double.traces("upload")
+    assert len(polls) >= 3 and len(set(polls)) == len(polls)  # a replayed poll would repeat a stale status
+    assert len(uploads) == 2 and len(set(uploads)) == 2
 
 
-async def test_pixverse_double_rejects_a_reused_trace_id(double) -> None:
-    headers = {"API-KEY": KEY, "Ai-trace-id": str(uuid.uuid4())}
+async def test_pixverse_double_replays_the_first_answer_for_a_reused_trace_id_and_bills_once(double) -> None:
+    headers = {"API-KEY": KEY}
     async with httpx.AsyncClient(base_url=double.base_url) as client:
-        first = (await client.get("/openapi/v2/account/balance", headers=headers)).json()
-        second = (await client.get("/openapi/v2/account/balance", headers=headers)).json()
-    assert first["ErrCode"] == 0
-    assert second["ErrCode"] == 400017 and "trace" in second["ErrMsg"].lower()
+        png = io.BytesIO()
+        Image.new("RGB", (64, 64)).save(png, format="PNG")
+        upload = await client.post("/openapi/v2/image/upload", files={"image": ("k.png", png.getvalue(), "image/png")},
+                                   headers={**headers, "Ai-trace-id": str(uuid.uuid4())})
+        body = {"img_id": upload.json()["Resp"]["img_id"], "model": "v5", "prompt": "a fox", "duration": 5,
+                "quality": "540p"}
+        trace = {**headers, "Ai-trace-id": str(uuid.uuid4())}
+        first = (await client.post("/openapi/v2/video/img/generate", json=body, headers=trace)).json()
+        again = (await client.post("/openapi/v2/video/img/generate", json=body, headers=trace)).json()
+        fresh = (await client.post("/openapi/v2/video/img/generate", json=body,
+                                   headers={**headers, "Ai-trace-id": str(uuid.uuid4())})).json()
+    assert first["ErrCode"] == 0 and again == first
+    assert fresh["Resp"]["video_id"] != first["Resp"]["video_id"]
+    assert double.billed == [first["Resp"]["video_id"], fresh["Resp"]["video_id"]]
+
+
+async def test_pixverse_generate_whose_answer_is_lost_is_retried_under_its_trace_id_and_billed_once(
+        double, tmp_path: Path) -> None:
+    double.drop["generate"] = 1  # PixVerse accepts (and bills) the video, then the connection drops
+    out = tmp_path / "clip.mp4"
+    await make_animator(double.base_url).animate(make_request(tmp_path), out)
+    first, retry = double.traces("generate")
+    assert first == retry  # the retry asks PixVerse about the same generation
+    assert len(double.billed) == 1 and list(double.videos) == double.billed
+    assert double.count("media") == 1 and probe(out)["streams"]
+
+
+async def test_pixverse_generate_retried_after_a_gateway_5xx_keeps_its_trace_id(double, tmp_path: Path) -> None:
+    double.http_errors["generate"].extend([502, 504])  # did PixVerse start it? unknown: ask under the same id
+    await make_animator(double.base_url).animate(make_request(tmp_path), tmp_path / "clip.mp4")
+    assert len(set(double.traces("generate"))) == 1 and len(double.traces("generate")) == 3
+    assert len(double.billed) == 1
 
 
 async def test_pixverse_retries_a_500_and_then_succeeds(double, tmp_path: Path) -> None:
@@ -79,10 +110,12 @@ async def test_pixverse_retries_a_500_and_then_succeeds(double, tmp_path: Path) 
     assert double.count("generate") == 2 and len(double.generate_bodies) == 1
 
 
-async def test_pixverse_retries_the_concurrency_limit_errcode(double, tmp_path: Path) -> None:
+async def test_pixverse_retries_the_concurrency_limit_errcode_under_a_new_trace_id(double, tmp_path: Path) -> None:
     double.errcodes["generate"].append((500044, "Reached the limit for concurrent generations."))
     await make_animator(double.base_url).animate(make_request(tmp_path), tmp_path / "clip.mp4")
-    assert double.count("generate") == 2
+    refused, accepted = double.traces("generate")
+    assert refused != accepted  # PixVerse said no: the old id would only replay that refusal
+    assert len(double.billed) == 1
 
 
 async def test_pixverse_errcode_on_http_200_is_terminal_with_the_vendor_message(double, tmp_path) -> None:
@@ -155,6 +188,42 @@ async def test_pixverse_readiness_checks_the_key_against_the_balance(double) -> 
 
     down = await make_animator(f"http://127.0.0.1:{free_port()}").ready()
     assert not down.ready and "connection_failed" in down.detail
+
+
+async def test_pixverse_1080p_asks_for_5_s_clips_only(double, tmp_path: Path) -> None:
+    out = tmp_path / "clip.mp4"
+    await make_animator(double.base_url, QUALITY="1080p").animate(make_request(tmp_path, duration=6.5), out)
+    assert (double.generate_bodies[0]["duration"], double.generate_bodies[0]["quality"]) == (5, "1080p")
+    assert stream(probe(out), "video")["nb_frames"] == str(round(6.5 * 25))  # the 5 s clip is held to the shot
+
+
+@pytest.mark.parametrize(("overrides", "words"), [
+    ({"QUALITY": "1080p", "MOTION_MODE": "fast"}, "fast is not offered at PIXVERSE_QUALITY=1080p"),
+    ({"QUALITY": "1080p", "DURATIONS": "5,8"}, "no 8 s clips"),
+    ({"MOTION_MODE": "fast", "DURATIONS": "5,8"}, "5 s clips only"),
+    ({"QUALITY": "4k"}, "PIXVERSE_QUALITY must be one of"),
+    ({"MOTION_MODE": "slow"}, "PIXVERSE_MOTION_MODE must be"),
+])
+def test_pixverse_combinations_pixverse_refuses_are_configuration_errors(overrides, words) -> None:
+    with pytest.raises(ConfigurationError, match=words):
+        make_animator("http://127.0.0.1:9", **overrides)
+
+
+def test_pixverse_offered_durations_follow_model_quality_and_motion() -> None:
+    assert offered_durations(PixverseSettings(API_KEY=KEY)) == [5, 8]
+    assert offered_durations(PixverseSettings(API_KEY=KEY, MODEL="v5.5")) == [5, 8, 10]
+    assert offered_durations(PixverseSettings(API_KEY=KEY, MODEL="v5.5", QUALITY="1080p")) == [5]
+    assert offered_durations(PixverseSettings(API_KEY=KEY, MOTION_MODE="fast")) == [5]
+    assert offered_durations(PixverseSettings(API_KEY=KEY, DURATIONS="8, 5")) == [5, 8]
+
+
+def test_pixverse_double_refuses_8_s_and_fast_motion_at_1080p() -> None:
+    images = {1: b"png"}
+    body = {"img_id": 1, "model": "v5", "prompt": "p", "duration": 5, "quality": "1080p"}
+    assert check_generate(body, images) is None
+    assert check_generate({**body, "duration": 8}, images)[0] == 400017
+    assert check_generate({**body, "motion_mode": "fast"}, images)[0] == 400017
+    assert check_generate({**body, "quality": "720p", "duration": 8}, images) is None
 
 
 def test_pick_duration_takes_the_shortest_covering_length() -> None:

@@ -221,9 +221,12 @@ def test_adapter_routes_zero_shot_speaker_by_its_registered_id(api, tmp_path: Pa
 def test_adapter_routes_instruct_to_instruct2_with_the_prompt_wav(api, tmp_path: Path) -> None:
     engine, narrator = make_engine(api, tmp_path)
     audio = engine.synthesize(api.Synthesis("你好。", "narrator", 1.0, "用开心的语气说"))
-    # An empty spk id: with one, CosyVoice reuses the cached prompt and drops the instruct text.
-    assert engine.cosy.calls[-1] == ("inference_instruct2", "你好。", "用开心的语气说", str(narrator.wav), "", 1.0)
+    # An empty spk id: with one, CosyVoice reuses the cached prompt and drops the instruct text. CosyVoice2's
+    # instruct text ends with <|endofprompt|> (official example.py); without it the instruction is read aloud.
+    assert engine.cosy.calls[-1] == ("inference_instruct2", "你好。", "用开心的语气说<|endofprompt|>",
+                                     str(narrator.wav), "", 1.0)
     assert audio.instruct_applied is True
+    assert len(audio.pcm) == 2 * round(len("你好。") * cosyvoice_standin.SECONDS_PER_CHAR * 24000)
 
 
 def test_adapter_builtin_speaker_with_instruct_falls_back_to_sft_and_says_so(api, tmp_path: Path) -> None:
@@ -237,6 +240,22 @@ def test_adapter_adds_cosyvoice3_prompt_markers(api, tmp_path: Path) -> None:
     assert engine.cosy.calls[0][1] == f"You are a helpful assistant.<|endofprompt|>{narrator.transcript}"
     engine.synthesize(api.Synthesis("你好。", "narrator", 1.0, "用开心的语气说"))
     assert engine.cosy.calls[-1][2] == "You are a helpful assistant. 用开心的语气说<|endofprompt|>"
+
+
+def test_adapter_cosyvoice3_builtin_speaker_speaks_through_sft_with_the_marker_per_sentence(api, tmp_path) -> None:
+    engine, _ = make_engine(api, tmp_path, cosyvoice_standin.CosyVoice3)
+    audio = engine.synthesize(api.Synthesis(PARAGRAPH, "中文女", 1.0))  # CosyVoice3's LM asserts the marker here
+    sft = [call for call in engine.cosy.calls if call[0] == "inference_sft"]
+    assert [call[1] for call in sft] == [f"You are a helpful assistant.<|endofprompt|>{s}" for s in SENTENCES]
+    assert audio.segments == len(SENTENCES) and audio.instruct_applied is False
+    expected = sum(round(len(s) * cosyvoice_standin.SECONDS_PER_CHAR * 24000) for s in SENTENCES)
+    assert len(audio.pcm) == 2 * expected  # the system prompt is not spoken
+
+
+def test_adapter_keeps_an_instruct_that_already_has_its_marker(api, tmp_path) -> None:
+    for cls in (cosyvoice_standin.CosyVoice2, cosyvoice_standin.CosyVoice3):
+        engine, _ = make_engine(api, tmp_path, cls)
+        assert engine.instruct_text("用四川话说这句话<|endofprompt|>") == "用四川话说这句话<|endofprompt|>"
 
 
 def test_speech_to_pcm16_takes_torch_like_tensors_and_clips(api) -> None:

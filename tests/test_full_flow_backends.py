@@ -100,7 +100,7 @@ def test_cloud_set_renders_through_every_cloud_double_and_degrades_one_failed_cl
     with ExitStack() as stack:
         media, qwen, dashscope_url = stack.enter_context(serve_dashscope(key))
         pixverse = stack.enter_context(serve_pixverse())
-        oss = stack.enter_context(serve_oss())
+        oss = stack.enter_context(serve_oss(accept_v1=False))  # a new bucket: V4 signatures only
         # the first clip Pixverse makes is refused by its moderation: that shot falls back to Ken Burns
         pixverse.errcodes["generate"].append((500054, "The generated content may violate the policy"))
         service = start_service({
@@ -109,13 +109,13 @@ def test_cloud_set_renders_through_every_cloud_double_and_degrades_one_failed_cl
             "DASHSCOPE_BASE_WS_URL": dashscope_url.replace("http", "ws") + "/api-ws/v1/inference",
             "PIXVERSE_BASE_URL": pixverse.base_url, "PIXVERSE_API_KEY": "pv-test-key",
             "PIXVERSE_POLL_INTERVAL_S": "0.05", "OSS_ENDPOINT": oss.base_url, "OSS_BUCKET": oss.bucket,
-            "OSS_ACCESS_KEY_ID": oss.key_id, "OSS_ACCESS_KEY_SECRET": oss.secret})
+            "OSS_ACCESS_KEY_ID": oss.key_id, "OSS_ACCESS_KEY_SECRET": oss.secret, "OSS_REGION": oss.region})
         rendered = run_flow(service, tmp_path, degraded_first_render=True)
         degraded = rendered["result"]["degraded_shots"]
         assert [(d["shot_id"], d["stage"]) for d in degraded] == [("shot_01", "clip")]
         assert "500054" in degraded[0]["reason"] and "policy" in degraded[0]["reason"]
         assert rendered["result"]["video_url"].startswith(oss.base_url)
-        assert any(k.endswith(".mp4") for k in oss.objects)
+        assert any(k.endswith(".mp4") for k in oss.objects) and set(oss.signatures) == {"v4"}
         assert len(qwen.script.bodies("/api/v1/services/aigc/text-generation/generation")) == 2
         assert media.tts_runs and media.submissions
 

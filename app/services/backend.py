@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -78,3 +78,11 @@ def binary_readiness(binary: str) -> Readiness:
 
     path = shutil.which(binary)
     return Readiness(ready=path is not None, detail=f"{binary} found" if path else f"{binary} is not installed")
+
+
+class Backend(Protocol):
+    """What every backend has besides its stage's method: a readiness check and a close."""
+
+    async def ready(self) -> Readiness: ...
+
+    async def aclose(self) -> None: ...

@@ -10,23 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from loguru import logger
 
 from app.core.errors import describe
-from app.services.backend import Readiness
+from app.services.backend import Backend, Readiness
 
 T = TypeVar("T")
 B = TypeVar("B")
 
-
-class Backend(Protocol):
-    """What every backend has besides its stage's method: a readiness check and a close."""
-
-    async def ready(self) -> Readiness: ...
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,19 @@ prompt runs in the background, one at a time, sending the WebSocket sequence (st
 execution_start, execution_cached, executing, progress + binary previews, executed,
 executing null, execution_success — or execution_error), then writes a real output (PNG with
 Pillow at the latent size × batch_size, or MP4 with FFmpeg at the video's size, frames and fps)
-served by /view, and records /history. Failure modes are attributes a test sets.
+served by /view, and records /history. Failure modes are attributes a test sets. Sources of the prompt, history,
+view, upload and WebSocket rules: comfyanonymous/ComfyUI `server.py`, `execution.py` (`validate_prompt`),
+`script_examples/websockets_api_example.py`, and docs.comfy.org "comms_routes" / "comms_messages".
+
+Queue rules, from comfyanonymous/ComfyUI `server.py` and `execution.py` (`PromptQueue`):
+* `GET /queue` → `{"queue_running": [tuple], "queue_pending": [tuple]}`, tuple = `[number, prompt_id, prompt,
+  extra_data, outputs_to_execute]` (`get_current_queue`).
+* `POST /queue {"delete": [ids]}` removes *pending* prompts only (`delete_queue_item` looks at the pending heap);
+  a running prompt is not touched. `{"clear": true}` empties the pending queue.
+* `POST /interrupt` stops the *running* prompt, never a pending one (`nodes.interrupt_processing`). Servers since
+  late August 2025 read an optional `{"prompt_id"}` body and interrupt only when that prompt is the running one
+  ("Prompt … is not currently running, skipping interrupt"); older servers (`targeted_interrupt=False` here)
+  ignore the body and interrupt whatever runs — another client's prompt included.
 """
 
 from __future__ import annotations
@@ -84,8 +96,12 @@ class ComfyDouble:
         self.refuse_ws = False                 # the /ws handshake is refused (403)
         self.drop_ws = False                   # sockets are closed right after execution_start
         self.hang = False                      # accepted prompts never finish (until /interrupt)
+        self.targeted_interrupt = True         # False: an "old" server, /interrupt ignores its body
         self.history_lag_s = 0.05              # execution_success is sent before history is recorded
         self.history: dict[str, dict] = {}
+        self.running: tuple | None = None      # the queue tuple of the prompt being executed
+        self.pending: list[tuple] = []         # queue tuples waiting, in order
+        self.interrupted: list[str] = []       # prompt ids /interrupt actually stopped
         self._sockets: dict[str, list[WebSocket]] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._lock: asyncio.Lock | None = None
@@ -145,37 +161,51 @@ class ComfyDouble:
 
     # --- execution -----------------------------------------------------------------------------
     async def _execute(self, prompt_id: str, number: int, body: dict) -> None:
-        graph, client_id = body["prompt"], body.get("client_id", "")
         assert self._lock is not None
-        async with self._lock:  # ComfyUI runs one prompt at a time
-            messages: list[list] = []
+        entry = next(item for item in self.pending if item[1] == prompt_id)
+        try:
+            await self._lock.acquire()  # ComfyUI runs one prompt at a time
+        except asyncio.CancelledError:  # deleted from the queue (or the server stops) before it ran
+            self._outstanding -= 1
+            return
+        try:
+            self.pending.remove(entry)
+            self.running = entry
+            await self._run(prompt_id, number, body)
+        finally:
+            self.running = None
+            self._lock.release()
 
-            async def say(kind: str, data: dict) -> None:
-                data = {**data, "prompt_id": prompt_id}
-                if kind.startswith("execution_"):
-                    messages.append([kind, {**data, "timestamp": int(time.time() * 1000)}])
-                await self._send(client_id, {"type": kind, "data": data})
+    async def _run(self, prompt_id: str, number: int, body: dict) -> None:
+        graph, client_id = body["prompt"], body.get("client_id", "")
+        messages: list[list] = []
 
-            try:
-                await self._run_nodes(graph, client_id, say)
-            except _NodeFailed as failed:
-                await say("execution_error", failed.payload)
-                self._record(prompt_id, number, body, {}, messages, ok=False)
-                return
-            except asyncio.CancelledError:
-                messages.append(["execution_interrupted", {"prompt_id": prompt_id, "node_id": None,
-                                                           "node_type": None, "executed": []}])
-                self._record(prompt_id, number, body, {}, messages, ok=False)
-                return
-            finally:
-                self._outstanding -= 1
-            out_id = next(n for n, node in graph.items() if node["class_type"] in OUTPUT_NODES)
-            outputs = {out_id: await self._write_output(graph, graph[out_id])}
-            await say("executed", {"node": out_id, "display_node": out_id, "output": outputs[out_id]})
-            await say("executing", {"node": None, "display_node": None})
-            await say("execution_success", {})
-            await asyncio.sleep(self.history_lag_s)
-            self._record(prompt_id, number, body, outputs, messages, ok=True)
+        async def say(kind: str, data: dict) -> None:
+            data = {**data, "prompt_id": prompt_id}
+            if kind.startswith("execution_"):
+                messages.append([kind, {**data, "timestamp": int(time.time() * 1000)}])
+            await self._send(client_id, {"type": kind, "data": data})
+
+        try:
+            await self._run_nodes(graph, client_id, say)
+        except _NodeFailed as failed:
+            await say("execution_error", failed.payload)
+            self._record(prompt_id, number, body, {}, messages, ok=False)
+            return
+        except asyncio.CancelledError:
+            messages.append(["execution_interrupted", {"prompt_id": prompt_id, "node_id": None,
+                                                       "node_type": None, "executed": []}])
+            self._record(prompt_id, number, body, {}, messages, ok=False)
+            return
+        finally:
+            self._outstanding -= 1
+        out_id = next(n for n, node in graph.items() if node["class_type"] in OUTPUT_NODES)
+        outputs = {out_id: await self._write_output(graph, graph[out_id])}
+        await say("executed", {"node": out_id, "display_node": out_id, "output": outputs[out_id]})
+        await say("executing", {"node": None, "display_node": None})
+        await say("execution_success", {})
+        await asyncio.sleep(self.history_lag_s)
+        self._record(prompt_id, number, body, outputs, messages, ok=True)
 
     async def _run_nodes(self, graph: dict, client_id: str, say) -> None:
         await say("execution_start", {})
@@ -247,6 +277,7 @@ class ComfyDouble:
         app.add_api_route("/view", self.view, methods=["GET"])
         app.add_api_route("/upload/image", self.upload_image, methods=["POST"])
         app.add_api_route("/queue", self.edit_queue, methods=["POST"])
+        app.add_api_route("/queue", self.read_queue, methods=["GET"])
         app.add_api_route("/interrupt", self.interrupt, methods=["POST"])
         app.add_api_route("/system_stats", self.system_stats, methods=["GET"])
         app.add_api_websocket_route("/ws", self.socket)
@@ -280,6 +311,9 @@ class ComfyDouble:
         prompt_id, number = str(uuid.uuid4()), len(self.prompts)
         self._outstanding += 1
         self.max_outstanding = max(self.max_outstanding, self._outstanding)
+        extra = {**body.get("extra_data", {}), "client_id": body.get("client_id")}
+        outputs = [n for n, node in body["prompt"].items() if node["class_type"] in OUTPUT_NODES]
+        self.pending.append((number, prompt_id, body["prompt"], extra, outputs))
         self._tasks[prompt_id] = asyncio.create_task(self._execute(prompt_id, number, body))
         return {"prompt_id": prompt_id, "number": number, "node_errors": {}}
 
@@ -304,16 +338,31 @@ class ComfyDouble:
         self.uploads.append(name)
         return {"name": name, "subfolder": "", "type": "input"}
 
+    async def read_queue(self):
+        return {"queue_running": [list(self.running)] if self.running else [],
+                "queue_pending": [list(item) for item in self.pending]}
+
     async def edit_queue(self, request: Request):
-        self.queue_deletes += (await request.json()).get("delete", [])
+        body = await request.json()
+        doomed = set(body.get("delete", []))
+        self.queue_deletes += body.get("delete", [])
+        if body.get("clear"):
+            doomed |= {item[1] for item in self.pending}
+        for item in [item for item in self.pending if item[1] in doomed]:  # pending only: a running one stays
+            self.pending.remove(item)
+            self._tasks[item[1]].cancel()
         return PlainTextResponse("")
 
     async def interrupt(self, request: Request):
-        body = await request.json() if await request.body() else {}
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError:
+            body = {}
         self.interrupts.append(body)
-        task = self._tasks.get(body.get("prompt_id", ""))
-        if task is not None:
-            task.cancel()
+        target = body.get("prompt_id") if self.targeted_interrupt and isinstance(body, dict) else None
+        if self.running is not None and (target is None or target == self.running[1]):
+            self.interrupted.append(self.running[1])
+            self._tasks[self.running[1]].cancel()
         return PlainTextResponse("")
 
     async def system_stats(self):

@@ -1,6 +1,30 @@
 """A local DashScope double: the async-task API (text-to-image, image-to-video, /tasks), result files behind
 expiring signed URLs, and the CosyVoice duplex WebSocket — with the vendor's request checks and error shapes.
 
+Rules, each with its source (re-check them there):
+* Async tasks: `X-DashScope-Async: enable` on creation, `GET /tasks/{id}`, cancel only while PENDING, result URLs
+  that expire — dashscope SDK `client/base_api.py`; …/help/en/model-studio/manage-asynchronous-tasks.
+* t2i models and sizes — …/text-to-image-v2-api-reference. i2v models, durations and resolutions per model —
+  …/image-to-video-api-reference (Beijing names `wanx2.1-i2v-*`, Singapore names `wan2.1-i2v-*`). The prompt is
+  **truncated, not refused**, past the model's limit (800 characters; wan2.5/2.6 2000) — the same page ("any excess
+  is automatically truncated"); the truncated prompt shows as `orig_prompt`.
+* CosyVoice WebSocket (`run-task` duplex → `task-started` → `continue-task`… → `finish-task` → audio frames →
+  `task-finished`, or `task-failed` with `error_code`/`error_message`) — SDK `audio/tts_v2/speech_synthesizer.py`,
+  …/cosyvoice-websocket-api. `task_id`: any UUID (the SDK sends `uuid4().hex`; the WebSocket API docs use the
+  dashed form).
+* CosyVoice models per region: Beijing cosyvoice-v2, cosyvoice-v3-flash/-plus, cosyvoice-v3.5-flash/-plus;
+  Singapore cosyvoice-v3-flash/-plus; cosyvoice-v1 nowhere — …/model-studio/text-to-speech "Supported models",
+  …/ssml-latex-user-guide (v3.5: Beijing only, cloned/designed voices only). A model the double's `region` does not
+  offer fails the task (`ModelNotFound`; the code the live service uses for this case is not confirmed).
+* Voices per model (v2 ↔ `*_v2`; v1 ↔ unsuffixed; v3 ↔ its system voices; a cloned/designed id
+  `cosyvoice-<model>-…` ↔ that model); a mismatch fails with the opaque `[tts:]Engine return error code: 418` —
+  …/cosyvoice-voice-list and observed answers.
+* `enable_ssml: true` makes the text SSML: it must then come in a single continue-task
+  (…/introduction-to-cosyvoice-ssml-markup-language, "WebSocket API: set enable_ssml to true and send continue-task
+  only once") and be well-formed markup — a bare `<` or `&` fails the task (`InvalidParameter`; inferred from SSML
+  being XML, not confirmed against the live service). Without it the text is plain text and `<`/`&` are just
+  characters.
+
 Scripts (set on the double by a test): `throttle_next` submissions answer 429 Throttling.RateQuota;
 `throttle_polls` task lookups do; `fail_next` = (code, message) makes the next task end FAILED; `hang` makes tasks
 stay `hang_status` forever; `result_url` replaces the result URL; `tts_fail` = (code, message) and
@@ -26,6 +50,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
@@ -45,7 +70,19 @@ I2V_MODELS = {"wan2.5-i2v-preview": ((5, 10), ("480P", "720P", "1080P"), True),
               "wan2.2-i2v-flash": ((5,), ("480P", "720P"), False),
               "wan2.2-i2v-plus": ((5,), ("480P", "1080P"), False),
               "wanx2.1-i2v-turbo": ((3, 4, 5), ("480P", "720P"), False),
-              "wanx2.1-i2v-plus": ((5,), ("720P",), False)}
+              "wanx2.1-i2v-plus": ((5,), ("720P",), False),
+              "wan2.1-i2v-turbo": ((3, 4, 5), ("480P", "720P"), False),
+              "wan2.1-i2v-plus": ((5,), ("720P",), False)}
+#: i2v model names per region (Singapore spells the 2.1 models wan2.1-…, Beijing wanx2.1-…)
+I2V_REGION_ONLY = {"wanx2.1-i2v-turbo": "cn-beijing", "wanx2.1-i2v-plus": "cn-beijing",
+                   "wan2.1-i2v-turbo": "ap-southeast-1", "wan2.1-i2v-plus": "ap-southeast-1"}
+#: the prompt length past which the vendor cuts (it does not refuse)
+I2V_PROMPT_CHARS = {"wan2.5-i2v-preview": 2000, "wan2.6-i2v": 2000}
+TTS_REGION_MODELS = {
+    "cn-beijing": {"cosyvoice-v2", "cosyvoice-v3-flash", "cosyvoice-v3-plus", "cosyvoice-v3.5-flash",
+                   "cosyvoice-v3.5-plus"},
+    "ap-southeast-1": {"cosyvoice-v3-flash", "cosyvoice-v3-plus"},
+}
 TTS_V1_VOICES = {"longwan", "longcheng", "longhua", "longxiaochun", "longxiaoxia", "longxiaocheng", "longxiaobai",
                  "longlaotie", "longshu", "longshuo", "longjing", "longmiao", "longyue", "longyuan", "longfei"}
 TTS_V3_VOICES = {"longanyang", "longanhuan", "longhuhu_v3"}
@@ -76,13 +113,16 @@ class Task:
 
 
 class DashScopeDouble:
-    def __init__(self, api_key: str = "sk-double", *, polls_to_finish: int = 2, url_ttl_s: float = 30.0):
+    def __init__(self, api_key: str = "sk-double", *, polls_to_finish: int = 2, url_ttl_s: float = 30.0,
+                 region: str = "cn-beijing"):
         self.api_key, self.polls_to_finish, self.url_ttl_s = api_key, polls_to_finish, url_ttl_s
+        self.home_region = region
         self._secret = os.urandom(16)
         self.reset()
         self.app = self._build()
 
     def reset(self) -> None:
+        self.region = self.home_region  # the region whose endpoint this double plays
         self.tasks: dict[str, Task] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.submissions: list[dict[str, Any]] = []
@@ -111,7 +151,7 @@ class DashScopeDouble:
     def _build(self) -> FastAPI:
         app = FastAPI()
         app.post(T2I_PATH)(self._submitter("t2i", check_t2i))
-        app.post(I2V_PATH)(self._submitter("i2v", check_i2v))
+        app.post(I2V_PATH)(self._submitter("i2v", lambda body: check_i2v(body, self.region)))
         app.get("/api/v1/tasks/{task_id}")(self.get_task)
         app.post("/api/v1/tasks/{task_id}/cancel")(self.cancel_task)
         app.get("/results/{name}")(self.get_result)
@@ -207,7 +247,8 @@ class DashScopeDouble:
                        task_metrics={"TOTAL": 1, "SUCCEEDED": 1, "FAILED": 0})
             usage = {"image_count": 1}
         elif task.status == "SUCCEEDED":
-            out.update(video_url=task.url, orig_prompt=task.body["input"].get("prompt", ""))
+            prompt = (task.body["input"].get("prompt") or "")[:I2V_PROMPT_CHARS.get(task.body["model"], 800)]
+            out.update(video_url=task.url, orig_prompt=prompt)
             usage = {"video_count": 1, "video_duration": task.body["parameters"]["duration"], "video_ratio": "16:9"}
         return {"request_id": rid(), "output": out, **({"usage": usage} if usage else {})}
 
@@ -223,7 +264,7 @@ class DashScopeDouble:
         record = {"headers": dict(ws.headers), "run_task": run, "texts": []}
         self.tts_runs.append(record)
         task_id = header.get("task_id", "")
-        failure = check_run_task(run) or self._scripted_tts_failure()
+        failure = check_run_task(run, self.region) or self._scripted_tts_failure()
         if failure:
             await ws.send_json(event(task_id, "task-failed", error_code=failure[0], error_message=failure[1]))
             return await _drain(ws)
@@ -236,6 +277,9 @@ class DashScopeDouble:
                                          error_message="continue-task without the task's id or text"))
                 return await _drain(ws)
             record["texts"].append(msg["payload"]["input"]["text"])
+        if run["payload"]["parameters"].get("enable_ssml") and (problem := check_ssml(record["texts"])):
+            await ws.send_json(event(task_id, "task-failed", error_code="InvalidParameter", error_message=problem))
+            return await _drain(ws)
         if msg["header"].get("action") != "finish-task":
             await ws.send_json(event(task_id, "task-failed", error_code="InvalidParameter",
                                      error_message=f"unexpected action {msg['header'].get('action')}"))
@@ -282,17 +326,16 @@ def check_t2i(body: dict[str, Any]) -> tuple[str, str] | None:
     return None if ok else ("InvalidParameter", f"The size {size} is not supported by {model}.")
 
 
-def check_i2v(body: dict[str, Any]) -> tuple[str, str] | None:
+def check_i2v(body: dict[str, Any], region: str = "cn-beijing") -> tuple[str, str] | None:
+    """The refusal of an i2v body (a prompt over the model's limit is not one: the vendor cuts it)."""
     model, inp, params = body.get("model"), body.get("input") or {}, body.get("parameters") or {}
-    if model not in I2V_MODELS:
+    if model not in I2V_MODELS or I2V_REGION_ONLY.get(model, region) != region:
         return "InvalidParameter", "Model not exist."
     durations, resolutions, _ = I2V_MODELS[model]
     if params.get("resolution", resolutions[0]) not in resolutions:
         return "InvalidParameter", f"The resolution {params.get('resolution')} is not supported by {model}."
     if params.get("duration", 5) not in durations:
         return "InvalidParameter", f"The duration {params.get('duration')} is not supported by {model}."
-    if len(inp.get("prompt") or "") > 800:
-        return "InvalidParameter", "The prompt is longer than 800 characters."
     return check_img_url(inp.get("img_url"))
 
 
@@ -315,25 +358,42 @@ def check_img_url(url: Any) -> tuple[str, str] | None:
     return None
 
 
-def check_run_task(run: dict[str, Any]) -> tuple[str, str] | None:
+def check_run_task(run: dict[str, Any], region: str = "cn-beijing") -> tuple[str, str] | None:
     header, payload = run.get("header", {}), run.get("payload", {})
     params = payload.get("parameters", {})
     if header.get("action") != "run-task" or header.get("streaming") != "duplex":
         return "InvalidParameter", "The first message must be run-task with streaming=duplex."
-    if not re.fullmatch(r"[0-9a-f]{32}", header.get("task_id", "")):
-        return "InvalidParameter", "header.task_id must be a 32-character hex id."
+    try:
+        uuid.UUID(str(header.get("task_id", "")))
+    except ValueError:
+        return "InvalidParameter", "header.task_id must be a UUID."
     if (payload.get("task_group"), payload.get("task"), payload.get("function")) != ("audio", "tts",
                                                                                      "SpeechSynthesizer"):
         return "InvalidParameter", "payload must name task_group audio, task tts, function SpeechSynthesizer."
     model, voice = payload.get("model", ""), params.get("voice", "")
-    if model not in ("cosyvoice-v1", "cosyvoice-v2", "cosyvoice-v3-flash", "cosyvoice-v3-plus"):
+    if model not in TTS_REGION_MODELS.get(region, set()):
         return "ModelNotFound", f"Model not found ({model})."
-    fits = {"cosyvoice-v1": voice in TTS_V1_VOICES, "cosyvoice-v2": voice.endswith("_v2")}.get(model,
-                                                                                              voice in TTS_V3_VOICES)
+    if voice.startswith("cosyvoice-"):  # a cloned or designed voice belongs to the model it was made for
+        fits = voice.startswith(f"{model}-")
+    else:
+        fits = {"cosyvoice-v1": voice in TTS_V1_VOICES, "cosyvoice-v2": voice.endswith("_v2"),
+                "cosyvoice-v3.5-flash": False, "cosyvoice-v3.5-plus": False}.get(model, voice in TTS_V3_VOICES)
     if not fits:
         return "InvalidParameter", "[tts:]Engine return error code: 418"
     if params.get("sample_rate") not in TTS_RATES.get(params.get("format"), ()):
         return "InvalidParameter", f"Unsupported format/sample_rate {params.get('format')}/{params.get('sample_rate')}."
+    return None
+
+
+def check_ssml(texts: list[str]) -> str | None:
+    """Why texts sent with enable_ssml cannot be read as SSML, or None."""
+    if len(texts) != 1:
+        return "SSML text must be sent in a single continue-task."
+    text = texts[0] if texts[0].lstrip().startswith("<speak") else f"<speak>{texts[0]}</speak>"
+    try:
+        ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        return f"SSML parse error: {exc}"
     return None
 
 

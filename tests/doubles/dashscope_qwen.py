@@ -8,6 +8,10 @@ and JSON mode's rule that the messages contain the word "json" (400 `InvalidPara
 GET /api/v1/tasks/{id} answers an unknown task as the real API does (200, task_status UNKNOWN): the
 readiness probe of every DashScope backend. Scripted failures: see tests/doubles/llm_script.py, and
 `throttled()`, `moderated()` below for the vendor's exact bodies.
+
+Sources of these rules: dashscope SDK `aigc/generation.py` and `api_entities/dashscope_response.py` (request and
+answer shapes); https://www.alibabacloud.com/help/en/model-studio/qwen-structured-output (the "json" word rule);
+https://help.aliyun.com/zh/model-studio/developer-reference/error-code (error bodies and codes).
 """
 
 from __future__ import annotations

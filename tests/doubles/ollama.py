@@ -2,15 +2,19 @@
 
 It checks what the real server checks (ollama/ollama docs/api.md, server/routes.go): a JSON body, a
 `model` that is pulled (404 `model "x" not found, try pulling it first` otherwise), message roles,
-`format` ("", "json" or a JSON schema object), `options` an object. Answers have the real shape
-(`message.content` as a string, `done`, `done_reason`, durations in ns); errors are `{"error": "…"}`
-with the real status. `stream` defaults to true as on the real server (NDJSON chunks, then a final
+`format` ("", "json" or a JSON schema object), `options` an object, and `keep_alive` as the server's
+`api.Duration` reads it (ollama/ollama api/types.go `Duration.UnmarshalJSON`; the bind error is answered 400 with
+its text by server/routes.go): a number is seconds, a string must be a Go duration (`time.ParseDuration`: "5m",
+"-1s"; a unit-less "-1" → `time: missing unit in duration "-1"`), any other type → `Unsupported type: '<type>'`.
+Answers have the real shape (`message.content` as a string, `done`, `done_reason`, durations in ns); errors are
+`{"error": "…"}` with the real status. `stream` defaults to true as on the real server (NDJSON chunks, then a final
 `done: true` chunk). Scripted failures: see tests/doubles/llm_script.py.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +27,9 @@ from tests.doubles.llm_script import Fail, ScriptedDouble, default_reply
 from tests.doubles.serving import serve_double
 
 ROLES = {"system", "user", "assistant", "tool"}
+#: Go's time.ParseDuration grammar (time/format.go): [-+]? ( number unit )+, or a bare "0".
+GO_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+GO_UNITS = ("ns", "us", "µs", "μs", "ms", "s", "m", "h")
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -91,6 +98,8 @@ class OllamaDouble(ScriptedDouble):
             return body, error(400, f"invalid format: {json.dumps(fmt)}")
         if not isinstance(body.get("options", {}), dict):
             return body, error(400, "json: cannot unmarshal options")
+        if "keep_alive" in body and (problem := duration_error(body["keep_alive"])):
+            return body, error(400, problem)
         if body["model"] not in self.models and f"{body['model']}:latest" not in self.models:
             return body, error(404, f'model "{body["model"]}" not found, try pulling it first')
         return body, None
@@ -103,6 +112,38 @@ class OllamaDouble(ScriptedDouble):
             return JSONResponse(_final(body["model"], kind, text))
         chunks = [_chunk(body["model"], kind, text), _final(body["model"], kind, "")]
         return StreamingResponse((json.dumps(c) + "\n" for c in chunks), media_type="application/x-ndjson")
+
+
+def duration_error(value: Any) -> str | None:
+    """The error Ollama answers for a `keep_alive` it cannot read (api.Duration), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        kind = {bool: "bool", dict: "map[string]interface {}", list: "[]interface {}"}.get(type(value), "<nil>")
+        return f"Unsupported type: '{kind}'"
+    if not isinstance(value, str):
+        return None
+    return go_duration_error(value)
+
+
+def go_duration_error(text: str) -> str | None:
+    """time.ParseDuration's error for `text`, or None when Go parses it."""
+    rest = text[1:] if text[:1] in "+-" else text
+    if rest == "0":
+        return None
+    if not rest:
+        return f'time: invalid duration "{text}"'
+    while rest:
+        number = GO_NUMBER.match(rest)
+        if not number:
+            return f'time: invalid duration "{text}"'
+        rest = rest[number.end():]
+        unit = re.match(r"[^0-9.]*", rest)
+        unit_text = unit.group() if unit else ""
+        if not unit_text:
+            return f'time: missing unit in duration "{text}"'
+        if unit_text not in GO_UNITS:
+            return f'time: unknown unit "{unit_text}" in duration "{text}"'
+        rest = rest[len(unit_text):]
+    return None
 
 
 def _now() -> str:

@@ -1,17 +1,31 @@
-"""An Aliyun OSS double: path-style object API with OSS V1 signature checks (header and presigned URL).
+"""An Aliyun OSS double: path-style object API that checks V4 and V1 signatures (header and presigned URL).
 
 oss2 addresses an IP endpoint path-style (`http://127.0.0.1:<port>/<bucket>/<key>`; see oss2/api.py
-`_determine_endpoint_type`), so that is what this double serves. Every request must carry a valid
-V1 signature: `Authorization: OSS <id>:<base64 HMAC-SHA1>` over
-`VERB\\nContent-MD5\\nContent-Type\\nDate\\n` + canonical `x-oss-*` headers + `/<bucket>/<key>[?subresources]`
-(the Date within 15 minutes), or, for a presigned GET, `OSSAccessKeyId`, `Expires` (not passed) and
-`Signature` query parameters over the same string with Expires in place of Date. Failures answer OSS's
-XML error (`SignatureDoesNotMatch`, `AccessDenied`, `InvalidAccessKeyId`, `RequestTimeTooSkewed`, …).
+`_determine_endpoint_type`), so that is what this double serves. Rules, each with its source:
+
+* **V4** (`OSS4-HMAC-SHA256`) — oss2/auth.py `ProviderAuthV4` and
+  https://www.alibabacloud.com/help/en/oss/developer-reference/recommend-to-use-signature-version-4 :
+  header `Authorization: OSS4-HMAC-SHA256 Credential=<id>/<yyyymmdd>/<region>/oss/aliyun_v4_request,
+  [AdditionalHeaders=a;b,] Signature=<hex>` with `x-oss-date` (ISO 8601 basic, within 15 minutes) and
+  `x-oss-content-sha256`; or a presigned URL with `x-oss-signature-version`, `x-oss-credential`, `x-oss-date`,
+  `x-oss-expires` (≤ 604800 s, i.e. 7 days) and `x-oss-signature`. Canonical request = method, URI-encoded
+  `/<bucket>/<key>` (slashes kept), every query parameter URI-encoded and sorted, the `x-oss-*`, `content-type`,
+  `content-md5` and additional headers (lower-case, sorted), the additional header names, the payload hash;
+  string to sign = `OSS4-HMAC-SHA256`, the date-time, the scope, the canonical request's SHA-256; key = HMAC-SHA256
+  chain of `aliyun_v4<secret>` over date, region, `oss`, `aliyun_v4_request`. The scope's region must be the
+  bucket's (`region`).
+* **V1** (`OSS <id>:<HMAC-SHA1>`, or `OSSAccessKeyId`/`Expires`/`Signature` query) — oss2/auth.py `ProviderAuth`:
+  `VERB\nContent-MD5\nContent-Type\nDate\n` + canonical `x-oss-*` headers + `/<bucket>/<key>[?subresources]`.
+  Alibaba retires V1: not for new accounts from 2025-03-01, not for new buckets from 2025-09-01 (OSS
+  announcement "Stop supporting signature V1"); `accept_v1=False` plays such a bucket and refuses every V1
+  request with 403 AccessDenied (the wording of that refusal is ours, not confirmed).
+* Errors are OSS's XML error (`SignatureDoesNotMatch`, `AccessDenied`, `InvalidAccessKeyId`,
+  `RequestTimeTooSkewed`, …) — oss2/exceptions.py and the OSS error-code pages.
 
 Operations: PutObject, InitiateMultipartUpload (?uploads), UploadPart (?partNumber&uploadId),
 CompleteMultipartUpload (?uploadId), ListParts (GET ?uploadId), GetObject, HeadObject, GetBucketInfo
-(?bucketInfo). Scriptable: `http_errors[op]` (statuses answered first), `hang` (ops that never answer
-until released).
+(?bucketInfo). `signatures` lists the version of every request that passed ("v4"/"v1"). Scriptable:
+`http_errors[op]` (statuses answered first), `hang` (ops that never answer until released).
 """
 
 from __future__ import annotations
@@ -23,9 +37,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
@@ -40,6 +55,9 @@ SUBRESOURCES = {"acl", "uploads", "uploadId", "partNumber", "bucketInfo", "secur
                 "response-content-encoding", "response-expires", "response-content-language", "objectMeta"}
 MIN_PART_BYTES = 100 * 1024
 MAX_SKEW_S = 15 * 60
+V4 = "OSS4-HMAC-SHA256"
+V4_MAX_EXPIRES_S = 7 * 24 * 3600
+V4_SIGNED_HEADERS = ("content-type", "content-md5")
 
 
 class OssFailure(Exception):
@@ -60,6 +78,31 @@ def sign(secret: str, text: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), text.encode(), hashlib.sha1).digest()).decode()
 
 
+def v4_encode(text: str, *, keep_slash: bool) -> str:
+    """V4's URI encoding: unreserved characters as they are, every other UTF-8 byte as %XX."""
+    return quote(text, safe="/" if keep_slash else "")
+
+
+def v4_canonical_request(method: str, uri: str, query: dict[str, str], headers: dict[str, str],
+                         additional: list[str]) -> str:
+    params = sorted((v4_encode(k, keep_slash=False), v4_encode(v, keep_slash=False)) for k, v in query.items())
+    signed = sorted((k, v.strip()) for k, v in headers.items()
+                    if k.startswith("x-oss-") or k in V4_SIGNED_HEADERS or k in additional)
+    return "\n".join([method, v4_encode(uri, keep_slash=True), "&".join(f"{k}={v}" if v else k for k, v in params),
+                      "".join(f"{k}:{v}\n" for k, v in signed), ";".join(sorted(additional)),
+                      headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")])
+
+
+def v4_signature(secret: str, stamp: str, region: str, canonical_request: str) -> tuple[str, str]:
+    """(signature, string to sign) of a canonical request signed at `stamp` (yyyymmddThhmmssZ) in `region`."""
+    scope = f"{stamp[:8]}/{region}/oss/aliyun_v4_request"
+    text = f"{V4}\n{stamp}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
+    key = f"aliyun_v4{secret}".encode()
+    for part in (stamp[:8], region, "oss", "aliyun_v4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest(), text
+
+
 def crc64(data: bytes) -> str:
     crc = Crc64()
     crc.update(data)
@@ -69,9 +112,13 @@ def crc64(data: bytes) -> str:
 class OssDouble(RecordedCalls):
     """`calls` lists the operations that passed the signature check; `requests` counts every request."""
 
-    def __init__(self, bucket: str = "story-media", key_id: str = "LTAI5tTestKeyId", secret: str = "test-secret"):
+    def __init__(self, bucket: str = "story-media", key_id: str = "LTAI5tTestKeyId", secret: str = "test-secret",
+                 *, region: str = "cn-hangzhou", accept_v1: bool = True):
         super().__init__()
         self.bucket, self.key_id, self.secret = bucket, key_id, secret
+        self.region, self.accept_v1 = region, accept_v1
+        self.signatures: list[str] = []
+        self.clock_offset_s = 0.0  # how far the server's clock is ahead (expires presigned URLs early)
         self.objects: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, dict[str, Any]] = {}
         self.requests = 0
@@ -80,14 +127,71 @@ class OssDouble(RecordedCalls):
     # ------------------------------------------------------------------ auth
 
     def verify(self, request: Request, bucket: str, key: str, query: dict[str, str]) -> None:
-        """Raise OssFailure unless the request carries a valid V1 signature (header or presigned URL)."""
-        resource = f"/{bucket}/{key}" + subresource_string(query)
+        """Raise OssFailure unless the request carries a valid V4 signature, or a V1 one the bucket accepts."""
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if headers.get("authorization", "").startswith(f"{V4} ") or query.get("x-oss-signature-version") == V4:
+            self.verify_v4(request.method, headers, bucket, key, query)
+            self.signatures.append("v4")
+            return
+        if not self.accept_v1 and ("Signature" in query or headers.get("authorization", "").startswith("OSS ")):
+            raise OssFailure(403, "AccessDenied", "This bucket does not accept signature version 1; sign the request "
+                             "with OSS4-HMAC-SHA256 (signature version 4).")
+        self.verify_v1(request, headers, bucket, key, query)
+        self.signatures.append("v1")
+
+    def verify_v4(self, method: str, headers: dict[str, str], bucket: str, key: str, query: dict[str, str]) -> None:
+        if "x-oss-signature" in query:  # a presigned URL
+            credential, provided = query.get("x-oss-credential", ""), query["x-oss-signature"]
+            stamp, expires = query.get("x-oss-date", ""), query.get("x-oss-expires", "")
+            additional = [h for h in query.get("x-oss-additional-headers", "").split(";") if h]
+            if not expires.isdigit() or int(expires) > V4_MAX_EXPIRES_S:
+                raise OssFailure(400, "InvalidArgument", "x-oss-expires must be 1 to 604800 seconds.",
+                                 ArgumentName="x-oss-expires", ArgumentValue=expires)
+            if self._v4_time(stamp) + int(expires) < time.time() + self.clock_offset_s:
+                raise OssFailure(403, "AccessDenied", "Request has expired.", ServerTime=time.strftime(
+                    "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()))
+            signed_query = {k: v for k, v in query.items() if k != "x-oss-signature"}
+        else:
+            pairs = headers["authorization"][len(V4) + 1:].split(",")
+            fields = dict(part.strip().partition("=")[::2] for part in pairs)
+            credential, provided = fields.get("Credential", ""), fields.get("Signature", "")
+            additional = [h for h in fields.get("AdditionalHeaders", "").split(";") if h]
+            stamp = headers.get("x-oss-date", "")
+            if abs(self._v4_time(stamp) - time.time()) > MAX_SKEW_S:
+                raise OssFailure(403, "RequestTimeTooSkewed", "The difference between the request time and the "
+                                 "current time is too large.")
+            signed_query = query
+        parts = credential.split("/")
+        if len(parts) != 5 or parts[3:] != ["oss", "aliyun_v4_request"] or parts[1] != stamp[:8]:
+            raise OssFailure(403, "AccessDenied", f"Invalid credential {credential!r} in the V4 signature.")
+        if parts[0] != self.key_id:
+            raise OssFailure(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our "
+                             "records.", OSSAccessKeyId=parts[0])
+        if parts[2] != self.region:
+            raise OssFailure(403, "AccessDenied", f"Invalid signing region {parts[2]!r}: the bucket is in "
+                             f"{self.region!r}.")
+        canonical = v4_canonical_request(method, f"/{bucket}/{key}", signed_query, headers, additional)
+        expected, text = v4_signature(self.secret, stamp, self.region, canonical)
+        if not hmac.compare_digest(expected, provided):
+            raise OssFailure(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
+                             "signature you provided. Check your key and signing method.", OSSAccessKeyId=parts[0],
+                             SignatureProvided=provided, StringToSign=text, CanonicalRequest=canonical)
+
+    @staticmethod
+    def _v4_time(stamp: str) -> float:
+        try:
+            return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            raise OssFailure(403, "AccessDenied", "x-oss-date is missing or malformed") from None
+
+    def verify_v1(self, request: Request, headers: dict[str, str], bucket: str, key: str,
+                  query: dict[str, str]) -> None:
+        resource = f"/{bucket}/{key}" + subresource_string(query)
         if "Signature" in query:
             key_id, provided, date = query.get("OSSAccessKeyId", ""), query["Signature"], query.get("Expires", "")
             if not date.isdigit():
                 raise OssFailure(403, "AccessDenied", "Expires must be a number of seconds")
-            if int(date) < time.time():
+            if int(date) < time.time() + self.clock_offset_s:
                 raise OssFailure(403, "AccessDenied", "Request has expired.", Expires=date,
                                  ServerTime=time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()))
         else:
@@ -141,7 +245,7 @@ class OssDouble(RecordedCalls):
 
     def error(self, exc: OssFailure, request_id: str, head: bool) -> Response:
         fields = {"Code": exc.code, "Message": exc.message, "RequestId": request_id,
-                  "HostId": f"{self.bucket}.oss-cn-hangzhou.aliyuncs.com", **exc.extra}
+                  "HostId": f"{self.bucket}.oss-{self.region}.aliyuncs.com", **exc.extra}
         body = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
         xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{body}</Error>'
         headers = {"x-oss-err": base64.b64encode(xml.encode()).decode()} if head else {}
@@ -218,9 +322,9 @@ class OssDouble(RecordedCalls):
 
     async def op_bucket_info(self, _request: Request, _key: str, _query: dict) -> Response:
         xml = (f"<BucketInfo><Bucket><CreationDate>2026-01-01T00:00:00.000Z</CreationDate>"
-               f"<ExtranetEndpoint>oss-cn-hangzhou.aliyuncs.com</ExtranetEndpoint>"
-               f"<IntranetEndpoint>oss-cn-hangzhou-internal.aliyuncs.com</IntranetEndpoint>"
-               f"<Location>oss-cn-hangzhou</Location><Name>{self.bucket}</Name><StorageClass>Standard</StorageClass>"
+               f"<ExtranetEndpoint>oss-{self.region}.aliyuncs.com</ExtranetEndpoint>"
+               f"<IntranetEndpoint>oss-{self.region}-internal.aliyuncs.com</IntranetEndpoint>"
+               f"<Location>oss-{self.region}</Location><Name>{self.bucket}</Name><StorageClass>Standard</StorageClass>"
                f"<Owner><DisplayName>1234</DisplayName><ID>1234</ID></Owner>"
                f"<AccessControlList><Grant>private</Grant></AccessControlList></Bucket></BucketInfo>")
         return Response(xml.encode(), media_type="application/xml")
@@ -285,7 +389,7 @@ def xml_response(root: str, headers: dict[str, str] | None = None, **fields: str
 
 
 @contextmanager
-def serve_oss(**kwargs: str) -> Iterator[OssDouble]:
+def serve_oss(**kwargs: Any) -> Iterator[OssDouble]:
     """Run an OssDouble; yield it with `base_url` set (use it as the oss2 endpoint). Hangs end on exit."""
     double = OssDouble(**kwargs)
     with serve_double(double, double.app, health_path="/health") as served:

@@ -1,14 +1,30 @@
 """A Pixverse platform API double (v2 image-to-video), plus a "CDN" route serving the result clip.
 
-It checks what the real API checks: the `API-KEY` header, an `Ai-trace-id` that is a UUID never
-used before, the multipart `image` upload (a decodable png/jpeg/webp), and the img2video body
-(required fields, model, duration, quality, motion mode, seed and prompt limits). Answers use the
-`{ErrCode, ErrMsg, Resp}` envelope with the documented codes.
+Rules it enforces, each with its source (re-check them there):
+* `API-KEY` header, else ErrCode 400012 "Invalid account" — docs.platform.pixverse.ai "Quick Start" and
+  "Error codes".
+* `Ai-trace-id` must be a UUID — docs.platform.pixverse.ai "API Parameter Description".
+* A reused `Ai-trace-id` answers the FIRST answer given under it again, and starts (and bills) nothing new: the
+  trace id is PixVerse's idempotency key — PixVerse API notes ("same Ai-trace-id returns the previous result
+  instead of a new generation"; quoted by third-party integrations, e.g. the Chinese integration note "重复会返回上一
+  次结果"). Only answers of the application are remembered: a scripted gateway failure (`http_errors`) is not.
+* Upload: multipart field `image`, png/jpeg/webp that decodes — …/upload-image-13016631e0.
+* img2video body: required `duration, img_id, model, prompt, quality`; prompt/negative ≤ 2048 chars; seed
+  0..2147483647; `duration` 5 or 8 (v5.5/v5.6: also 10); `quality` 360p/540p/720p/1080p; `motion_mode`
+  normal/fast; fast → 5 s only; **1080p → no 8 s and no fast motion** — …/image-to-video-generation-13016633e0 and
+  …/how-to-use-extend-1268531m0 ("5,8 — 1080p doesn't support 8"; "fast (only allows 5-second duration) 1080p
+  doesn't support fast").
+* Result statuses 1 done / 5 generating / 7 moderated / 8 failed — …/get-video-generation-status-13016632e0.
+* Envelope `{ErrCode, ErrMsg, Resp}`; upload moderation as HTTP 500 `{err_code, err_msg}` — observed answers
+  recorded by third-party clients (see app/services/clip/pixverse_errors.py).
 
-Scriptable: `http_errors[endpoint]` (HTTP statuses answered first), `raw[endpoint]` ((status, body)
-answered first), `errcodes[endpoint]` (ErrCode/ErrMsg on HTTP 200 first), `final_status` (1, 7 or 8),
-`polls_until_done`, `stuck` (status 5 forever), `hang` (endpoints that never answer until released).
-Endpoints: upload, generate, result, balance, media.
+`billed` is the ledger: one entry (the video id) per video PixVerse started and charges for.
+
+Scriptable: `http_errors[endpoint]` (HTTP statuses a gateway answers first; not remembered under the trace id),
+`raw[endpoint]` ((status, body) answered first), `errcodes[endpoint]` (ErrCode/ErrMsg on HTTP 200 first),
+`drop[endpoint]` (how many answers are computed — and remembered, and billed — but lost: the connection drops
+mid-answer), `final_status` (1, 7 or 8), `polls_until_done`, `stuck` (status 5 forever), `hang` (endpoints that
+never answer until released). Endpoints: upload, generate, result, balance, media.
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ import io
 import tempfile
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +44,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from PIL import Image
+from starlette.types import Receive, Scope, Send
 
 from tests.doubles.clips import make_clip
 from tests.doubles.serving import RecordedCalls, serve_double
@@ -35,6 +52,18 @@ from tests.doubles.serving import RecordedCalls, serve_double
 MODELS = {"v3.5", "v4", "v4.5", "v5", "v5.5", "v5.6"}
 QUALITIES = {"360p", "540p", "720p", "1080p"}
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp"}
+
+
+class LostAnswer(Response):
+    """An answer whose connection drops after its first bytes: the client never learns what it said."""
+
+    def __init__(self, answer: JSONResponse):
+        super().__init__(answer.body, status_code=answer.status_code, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[:5], "more_body": True})
+        # returning without the rest: the server closes the connection mid-body
 
 
 def envelope(code: int = 0, msg: str = "success", resp: Any = None, status: int = 200) -> JSONResponse:
@@ -53,6 +82,10 @@ class PixverseDouble(RecordedCalls):
         super().__init__()
         self.api_key = api_key
         self.trace_ids: set[str] = set()
+        self.trace_log: list[tuple[str, str]] = []  # (endpoint, trace id) of every authenticated call
+        self.answers: dict[str, tuple[int, bytes]] = {}  # trace id → the first answer given under it
+        self.billed: list[int] = []  # the ledger: each video started (and charged for)
+        self.drop: dict[str, int] = defaultdict(int)
         self.images: dict[int, bytes] = {}
         self.videos: dict[int, dict[str, Any]] = {}
         self.generate_bodies: list[dict[str, Any]] = []
@@ -64,8 +97,9 @@ class PixverseDouble(RecordedCalls):
         self.stuck = False
         self._next_id = 100_000
 
-    async def _gate(self, endpoint: str, request: Request) -> JSONResponse | None:
-        """Record the call; apply auth, trace-id and scripted failures. None = go on normally."""
+    async def _serve(self, endpoint: str, request: Request, handler: Callable[[], Awaitable[Response]]) -> Response:
+        """Record the call; apply auth, the gateway's scripted failures, the trace-id replay and the scripted
+        answers, else run `handler`. The application's answer is remembered under the trace id."""
         await self._record(endpoint)
         if request.headers.get("API-KEY") != self.api_key:
             return envelope(400012, "Invalid account", status=401)
@@ -74,26 +108,42 @@ class PixverseDouble(RecordedCalls):
             uuid.UUID(trace)
         except ValueError:
             return envelope(400011, "Empty parameter: Ai-trace-id must be a UUID", status=400)
-        if trace in self.trace_ids:
-            return envelope(400017, "Invalid parameter: Ai-trace-id has already been used")
+        self.trace_log.append((endpoint, trace))
+        if (status := self._scripted_status(endpoint)) is not None:  # the gateway: nothing reached PixVerse
+            return Response(f"<html>{status} scripted gateway error</html>", status_code=status,
+                            media_type="text/html")
+        if trace in self.answers:  # the idempotency key: the first answer again, nothing new started
+            status, body = self.answers[trace]
+            return Response(body, status_code=status, media_type="application/json")
         self.trace_ids.add(trace)
-        if (status := self._scripted_status(endpoint)) is not None:
-            return envelope(500100 if status >= 500 else 400017, f"scripted HTTP {status}", status=status)
         if self.raw[endpoint]:
-            status, body = self.raw[endpoint].popleft()
-            return JSONResponse(body, status_code=status)
-        if self.errcodes[endpoint]:
+            status, raw = self.raw[endpoint].popleft()
+            answer = JSONResponse(raw, status_code=status)
+        elif self.errcodes[endpoint]:
             code, msg = self.errcodes[endpoint].popleft()
-            return envelope(code, msg)
-        return None
+            answer = envelope(code, msg)
+        else:
+            answer = await handler()
+        if not isinstance(answer, JSONResponse):
+            return answer
+        self.answers[trace] = (answer.status_code, bytes(answer.body))
+        if self.drop[endpoint] > 0:
+            self.drop[endpoint] -= 1
+            return LostAnswer(answer)
+        return answer
+
+    def traces(self, endpoint: str) -> list[str]:
+        """The trace ids `endpoint` was called with, in order (repeats included)."""
+        return [trace for name, trace in self.trace_log if name == endpoint]
 
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id
 
     async def upload(self, request: Request) -> Response:
-        if failed := await self._gate("upload", request):
-            return failed
+        return await self._serve("upload", request, lambda: self._upload(request))
+
+    async def _upload(self, request: Request) -> Response:
         form = parse_multipart(request.headers.get("content-type", ""), await request.body())
         if form is None or "image" not in form:
             return envelope(400011, "Empty parameter: image or image_url is required")
@@ -109,8 +159,9 @@ class PixverseDouble(RecordedCalls):
         return envelope(resp={"img_id": img_id, "img_url": f"https://media.pixverse.test/{img_id}.png"})
 
     async def generate(self, request: Request) -> Response:
-        if failed := await self._gate("generate", request):
-            return failed
+        return await self._serve("generate", request, lambda: self._generate(request))
+
+    async def _generate(self, request: Request) -> Response:
         try:
             body = await request.json()
         except ValueError:
@@ -120,11 +171,13 @@ class PixverseDouble(RecordedCalls):
         self.generate_bodies.append(body)
         video_id = self._new_id()
         self.videos[video_id] = {"polls": 0, "body": body}
+        self.billed.append(video_id)
         return envelope(resp={"video_id": video_id, "credits": 45})
 
     async def result(self, video_id: int, request: Request) -> Response:
-        if failed := await self._gate("result", request):
-            return failed
+        return await self._serve("result", request, lambda: self._result(video_id, request))
+
+    async def _result(self, video_id: int, request: Request) -> Response:
         video = self.videos.get(video_id)
         if video is None:
             return envelope(500008, "Requested data not found")
@@ -140,8 +193,9 @@ class PixverseDouble(RecordedCalls):
                               "modify_time": "2026-01-01T00:00:05Z"})
 
     async def balance(self, request: Request) -> Response:
-        if failed := await self._gate("balance", request):
-            return failed
+        return await self._serve("balance", request, self._balance)
+
+    async def _balance(self) -> Response:
         return envelope(resp={"account_id": 123452341, "credit_monthly": 1000, "credit_package": 30})
 
     async def media(self, request: Request) -> Response:
@@ -182,6 +236,8 @@ def check_generate(body: Any, images: dict[int, bytes]) -> tuple[int, str] | Non
     if body.get("motion_mode", "normal") not in ("normal", "fast") or (
             body.get("motion_mode") == "fast" and body["duration"] != 5):
         return 400017, "Invalid parameter: motion_mode"
+    if body["quality"] == "1080p" and (body["duration"] == 8 or body.get("motion_mode") == "fast"):
+        return 400017, "Invalid parameter: 1080p supports neither 8 s clips nor fast motion"
     seed = body.get("seed", 0)
     if not isinstance(seed, int) or not 0 <= seed <= 2_147_483_647:
         return 400017, "Invalid parameter: seed"

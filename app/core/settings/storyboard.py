@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+from pydantic import field_validator
+
 from app.core.settings.base import PolicySettings, section_config
+
+#: A Go time.Duration as Ollama's api.Duration parses it (unit required).
+GO_DURATION = re.compile(r"[-+]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+)")
 
 
 class OllamaSettings(PolicySettings):
@@ -19,13 +26,21 @@ class OllamaSettings(PolicySettings):
     SEED: int | None = None
     #: sent as `think` when set (qwen3: false); unset = the model's default
     THINK: bool | None = None
-    #: how long the server keeps the model loaded after a call ("5m", "1h", "-1"); empty = server default
+    #: how long the server keeps the model loaded after a call: seconds ("300", "-1" = forever) or a Go duration
+    #: ("5m", "1h"); empty = server default
     KEEP_ALIVE: str = ""
     CONCURRENCY: int = 1
     BACKOFF_BASE_S: float = 1.0
     #: how many times an invalid storyboard is sent back with its validation error
     REPLY_RETRIES: int = 2
     READY_TIMEOUT_S: float = 5.0
+
+    @field_validator("KEEP_ALIVE")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value.strip():
+            keep_alive(value)  # raises ValueError for what Ollama would answer 400 to
+        return value
 
 
 class QwenSettings(PolicySettings):
@@ -41,3 +56,17 @@ class QwenSettings(PolicySettings):
     TIMEOUT_S: float = 180.0
     #: how many times an invalid storyboard is sent back with its validation error
     REPLY_RETRIES: int = 2
+
+
+def keep_alive(value: str) -> float | str:
+    """OLLAMA_KEEP_ALIVE as Ollama parses it: a number of seconds (sent as a JSON number; negative = forever) or
+    a Go duration string; ValueError for anything else (a bare "-1" string would be answered 400)."""
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        if not GO_DURATION.fullmatch(text):
+            raise ValueError(f"OLLAMA_KEEP_ALIVE={value!r} is neither seconds (300, -1) nor a duration (5m, 1h30m)") \
+                from None
+        return text
+    return int(seconds) if seconds.is_integer() else seconds

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from app.core.settings.base import PolicySettings, RetrySettings, section_config
 
+#: V4-signed URLs live at most 7 days [OSS docs, signature V4].
+V4_MAX_URL_EXPIRES_S = 7 * 24 * 3600
+#: A public OSS endpoint names its region: oss-<region>[-internal].aliyuncs.com.
+ENDPOINT_REGION = re.compile(r"oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com")
 #: Largest vendor result downloaded (bytes).
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 
@@ -49,9 +56,9 @@ class PixverseSettings(VendorTaskSettings):
     BASE_URL: str = "https://app-api.pixverse.ai"
     MODEL: str = "v5"
     QUALITY: str = "540p"
-    #: clip lengths the model offers; the shortest one covering the shot is asked for
-    DURATIONS: str = "5,8"
-    #: "normal" or "fast"; empty = not sent (v5 does not take it)
+    #: clip lengths to ask for (the shortest covering the shot); empty = what MODEL offers at QUALITY and MOTION_MODE
+    DURATIONS: str = ""
+    #: "normal" or "fast" (5 s only, not at 1080p); empty = not sent (v5 does not take it)
     MOTION_MODE: str = ""
     NEGATIVE_PROMPT: str = ""
     POLL_INTERVAL_S: float = 3.0
@@ -92,6 +99,10 @@ class OssSettings(PolicySettings):
     ACCESS_KEY_SECRET: SecretStr | None = None
     #: ENDPOINT is a custom domain bound to the bucket (required for new accounts' mainland buckets)
     IS_CNAME: bool = False
+    #: the bucket's region id (cn-hangzhou, ap-southeast-1, …), which V4 signs; empty = read from ENDPOINT
+    REGION: str = ""
+    #: v4 (OSS4-HMAC-SHA256); v1 only by explicit choice, for old accounts and buckets that still take it
+    SIGNATURE_VERSION: Literal["v4", "v1"] = "v4"
     #: public/CDN base for read URLs (url = base + "/" + key); empty = presigned GET URLs
     PUBLIC_BASE_URL: str = ""
     URL_EXPIRES_S: int = 3600
@@ -108,8 +119,25 @@ class OssSettings(PolicySettings):
     RETRIES: int = 3
     BACKOFF_BASE_S: float = 1.0
 
+    @model_validator(mode="after")
+    def _v4_url_lifetime(self) -> OssSettings:
+        if self.SIGNATURE_VERSION == "v4" and self.URL_EXPIRES_S > V4_MAX_URL_EXPIRES_S:
+            raise ValueError(f"OSS_URL_EXPIRES_S={self.URL_EXPIRES_S}: V4-signed URLs live at most "
+                             f"{V4_MAX_URL_EXPIRES_S} s (7 days)")
+        return self
+
+    def region(self) -> str:
+        """The region V4 signs: OSS_REGION, else the one a public endpoint names, else ""."""
+        if self.REGION.strip():
+            return self.REGION.strip()
+        host = urlsplit(self.ENDPOINT if "://" in self.ENDPOINT else f"//{self.ENDPOINT}").hostname or ""
+        match = ENDPOINT_REGION.fullmatch(host)
+        return match.group(1) if match and not match.group(1).startswith("accelerate") else ""
+
     def missing(self) -> list[str]:
         """Names of the settings an OSS store cannot work without."""
         values = {"OSS_ENDPOINT": self.ENDPOINT, "OSS_BUCKET": self.BUCKET, "OSS_ACCESS_KEY_ID": self.ACCESS_KEY_ID,
                   "OSS_ACCESS_KEY_SECRET": self.ACCESS_KEY_SECRET}
+        if self.SIGNATURE_VERSION == "v4":
+            values["OSS_REGION"] = self.region()
         return [name for name, value in values.items() if not value]

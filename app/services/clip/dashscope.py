@@ -27,7 +27,10 @@ from app.services.publish.base import ObjectStore
 
 BACKEND = "dashscope-i2v"
 SEED_MAX = 2_147_483_647
+#: The prompt length each model reads (the vendor cuts, never refuses, past it) [doc: image-to-video API reference:
+#: 800 characters; wan2.5/wan2.6 2000].
 PROMPT_MAX_CHARS = 800
+MODEL_PROMPT_MAX_CHARS = {"wan2.5-i2v-preview": 2000, "wan2.6-i2v": 2000}
 #: The input image's limits [doc]: each side 360–2000 px, at most 10 MB.
 IMAGE_SIDE_MIN, IMAGE_SIDE_MAX, IMAGE_MAX_BYTES = 360, 2000, 10 * 1024 * 1024
 
@@ -47,6 +50,9 @@ I2V_MODELS = {
     "wan2.2-i2v-plus": I2VModel((5,), ("480P", "1080P")),
     "wanx2.1-i2v-turbo": I2VModel((3, 4, 5), ("480P", "720P")),
     "wanx2.1-i2v-plus": I2VModel((5,), ("720P",)),
+    # the same two models as the Singapore region names them
+    "wan2.1-i2v-turbo": I2VModel((3, 4, 5), ("480P", "720P")),
+    "wan2.1-i2v-plus": I2VModel((5,), ("720P",)),
 }
 
 
@@ -81,7 +87,8 @@ def upload_size(width: int, height: int) -> tuple[int, int]:
 def i2v_call_args(request: ClipRequest, settings: DashScopeVideoSettings, spec: I2VModel,
                   img_url: str) -> dict[str, Any]:
     """Keyword arguments of `VideoSynthesis.async_call` for one clip."""
-    prompt = (request.prompts.get("zh") or request.prompt).strip()[:PROMPT_MAX_CHARS]
+    limit = MODEL_PROMPT_MAX_CHARS.get(settings.MODEL, PROMPT_MAX_CHARS)
+    prompt = (request.prompts.get("zh") or request.prompt).strip()[:limit]
     return {"model": settings.MODEL, "prompt": prompt or None, "img_url": img_url,
             "negative_prompt": settings.NEGATIVE_PROMPT or None, "resolution": settings.RESOLUTION,
             "duration": vendor_duration(spec.durations, request.duration), "seed": request.seed % (SEED_MAX + 1),

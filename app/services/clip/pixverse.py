@@ -5,26 +5,36 @@ Wire protocol (docs.platform.pixverse.ai; see docs/backends/pixverse.md):
   POST /openapi/v2/video/img/generate  JSON {img_id, model, prompt, duration, quality, seed, …} → Resp.video_id
   GET  /openapi/v2/video/result/{id}   → Resp.status: 1 done (Resp.url), 5 generating, 7 moderated, 8 failed
   GET  /openapi/v2/account/balance     readiness
-Every request carries `API-KEY` and a fresh `Ai-trace-id` (uuid4: the API refuses reused ids). Every
-answer is `{ErrCode, ErrMsg, Resp}`; ErrCode ≠ 0 is a failure even on HTTP 200.
+Every request carries `API-KEY` and an `Ai-trace-id` (a uuid4). PixVerse treats the trace id as an idempotency key:
+a request with a trace id it has seen answers the earlier result instead of starting a new generation. So one
+generate keeps its trace id through its retries while their outcome is unknown (a timeout, a dropped connection, a
+5xx without an ErrCode: PixVerse may have accepted it and billed the video), and takes a new one only after PixVerse
+answered an ErrCode (the video was not started). Polls, uploads and balance reads use a fresh id each: a replayed
+poll would repeat a stale status forever. Every answer is `{ErrCode, ErrMsg, Resp}`; ErrCode ≠ 0 is a failure even
+on HTTP 200.
+
+Quality, clip length and motion mode are checked when the backend is built [docs.platform.pixverse.ai image-to-video
+and extend pages: "duration 5, 8 — 1080p doesn't support 8"; "motion_mode fast only allows 5 s; 1080p doesn't
+support fast"]: a combination PixVerse refuses is a ConfigurationError, never a paid-for failed call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from loguru import logger
 
-from app.core.errors import BackendError, TerminalBackendError, TransientBackendError, describe
+from app.core.errors import BackendError, ConfigurationError, TerminalBackendError, TransientBackendError, describe
 from app.core.settings import Settings
 from app.core.settings.vendors import PixverseSettings
 from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
-from app.services.clip.pixverse_errors import envelope_error, status_error
+from app.services.clip.pixverse_errors import envelope_error, has_errcode, status_error
 from app.services.clip.vendor_task import VendorTaskAnimator
 from app.services.http_transport import transport_errors
 
@@ -36,6 +46,51 @@ BALANCE_PATH = "/openapi/v2/account/balance"
 STATUS_SUCCEEDED, STATUS_GENERATING = 1, 5
 MAX_PROMPT_CHARS = 2048
 MAX_SEED = 2_147_483_647
+QUALITIES = ("360p", "540p", "720p", "1080p")
+MOTION_MODES = ("", "normal", "fast")
+#: clip lengths per model when PIXVERSE_DURATIONS is empty (v5.5 and later add 10 s)
+MODEL_DURATIONS = {"v5.5": (5, 8, 10), "v5.6": (5, 8, 10)}
+DEFAULT_DURATIONS = (5, 8)
+
+
+def offered_durations(cfg: PixverseSettings) -> list[int]:
+    """The clip lengths this configuration may ask for; ConfigurationError when PixVerse would refuse the
+    combination (1080p takes neither 8 s clips nor fast motion; fast motion takes 5 s clips only)."""
+    quality, motion = cfg.QUALITY, cfg.MOTION_MODE
+    if quality not in QUALITIES:
+        raise ConfigurationError(f"PIXVERSE_QUALITY must be one of {', '.join(QUALITIES)}, not {quality!r}")
+    if motion not in MOTION_MODES:
+        raise ConfigurationError(f"PIXVERSE_MOTION_MODE must be normal, fast or empty, not {motion!r}")
+    if motion == "fast" and quality == "1080p":
+        raise ConfigurationError("PIXVERSE_MOTION_MODE=fast is not offered at PIXVERSE_QUALITY=1080p")
+    if cfg.DURATIONS.strip():
+        try:
+            durations = sorted({int(d) for d in cfg.DURATIONS.split(",") if d.strip()})
+        except ValueError as exc:
+            raise ConfigurationError(f"PIXVERSE_DURATIONS must list whole seconds: {exc}") from exc
+        if quality == "1080p" and 8 in durations:
+            raise ConfigurationError("PIXVERSE_QUALITY=1080p makes no 8 s clips: drop 8 from PIXVERSE_DURATIONS")
+        if motion == "fast" and durations != [5]:
+            raise ConfigurationError("PIXVERSE_MOTION_MODE=fast makes 5 s clips only: set PIXVERSE_DURATIONS=5")
+        return durations
+    if quality == "1080p" or motion == "fast":
+        return [5]
+    return list(MODEL_DURATIONS.get(cfg.MODEL, DEFAULT_DURATIONS))
+
+
+def new_trace_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class GenerateTrace:
+    """The Ai-trace-id of one generate across its retries (PixVerse's idempotency key): kept while an attempt's
+    outcome is unknown, renewed once PixVerse answered an ErrCode (then nothing was started)."""
+
+    value: str = field(default_factory=new_trace_id)
+
+    def refused(self) -> None:
+        self.value = new_trace_id()
 
 
 def pick_duration(requested: float, offered: list[int]) -> int:
@@ -46,7 +101,7 @@ def pick_duration(requested: float, offered: list[int]) -> int:
 
 def generate_body(request: ClipRequest, img_id: int, cfg: PixverseSettings) -> dict[str, Any]:
     """The img2video JSON body for a shot (English prompt when the planner wrote one)."""
-    offered = [int(d) for d in cfg.DURATIONS.split(",") if d.strip()]
+    offered = offered_durations(cfg)
     body: dict[str, Any] = {
         "img_id": img_id,
         "model": cfg.MODEL,
@@ -80,6 +135,11 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
 
     backend = NAME
 
+    def __init__(self, cfg: PixverseSettings, *, crf: int = 23, preset: str = "veryfast",
+                 ffmpeg_timeout_s: float = 600.0):
+        offered_durations(cfg)  # a combination PixVerse refuses fails here, before any paid call
+        super().__init__(cfg, crf=crf, preset=preset, ffmpeg_timeout_s=ffmpeg_timeout_s)
+
     def task_timeout_s(self) -> float:
         return self.cfg.TASK_TIMEOUT_S
 
@@ -100,7 +160,8 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
         client = self._client
         img_id = await self._upload(client, request.keyframe_path)
         body = generate_body(request, img_id, self.cfg)
-        created = await self._request(lambda: self._call(client, "POST", GENERATE_PATH, json=body))
+        trace = GenerateTrace()  # one generate, one trace id through its retries: billed once
+        created = await self._request(lambda: self._call(client, "POST", GENERATE_PATH, json=body, trace=trace))
         video_id = _field(created, "video_id")
         logger.info("pixverse video {} created ({} s, {}, {})", video_id, body["duration"], body["model"],
                     body["quality"])
@@ -128,18 +189,23 @@ class PixverseAnimator(VendorTaskAnimator[PixverseSettings]):
                 raise error
             await asyncio.sleep(self.cfg.POLL_INTERVAL_S)
 
-    async def _call(self, client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One request with a fresh trace id; returns `Resp` or raises the error the envelope describes."""
+    async def _call(self, client: httpx.AsyncClient, method: str, path: str, *, trace: GenerateTrace | None = None,
+                    **kwargs: Any) -> dict[str, Any]:
+        """One request, with `trace`'s id (a generate) or a fresh one; returns `Resp` or raises the error the
+        envelope describes. An ErrCode answer renews `trace`: PixVerse started nothing under that id."""
+        trace_id = trace.value if trace is not None else new_trace_id()
         with transport_errors(NAME):
-            response = await client.request(method, path, headers={"Ai-trace-id": str(uuid.uuid4())}, **kwargs)
+            response = await client.request(method, path, headers={"Ai-trace-id": trace_id}, **kwargs)
         try:
             body = response.json()
         except ValueError:
             body = None
         error = envelope_error(NAME, response.status_code, body, response.text[:300])
         if error:
+            if trace is not None and has_errcode(body):
+                trace.refused()
             raise error
-        return body.get("Resp") or {}
+        return dict(body.get("Resp") or {}) if isinstance(body, dict) else {}
 
     def _new_client(self) -> httpx.AsyncClient:
         key = self.cfg.API_KEY.get_secret_value() if self.cfg.API_KEY else ""

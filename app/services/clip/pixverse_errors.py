@@ -60,6 +60,13 @@ def envelope_error(backend: str, http_status: int, body: Any, text: str = "") ->
     return None
 
 
+def has_errcode(body: Any) -> bool:
+    """Whether an answer carries a non-zero ErrCode: PixVerse's application answered and refused the request."""
+    envelope = body if isinstance(body, dict) else {}
+    errcode = envelope.get("ErrCode", envelope.get("err_code"))
+    return isinstance(errcode, int) and errcode != 0
+
+
 def status_error(backend: str, status: Any, video_id: Any) -> BackendError | None:
     """The failure a task status means (7 moderated, 8 failed), or None while it may still succeed."""
     if status in STATUS_MESSAGES:

@@ -6,6 +6,12 @@
 shared disk. When the WebSocket cannot be opened, or drops, the client polls `/history` instead.
 The whole run is bounded by an overall timeout, after which the prompt is taken off the host.
 No `Origin` header is sent (ComfyUI's CSRF guard rejects a mismatched one on loopback).
+
+Taking a prompt off a host never touches anyone else's: `POST /queue {"delete": [id]}` removes it only while it is
+pending, and `POST /interrupt` is sent only when `GET /queue` shows *our* prompt running. Servers older than late
+August 2025 ignore the interrupt's `{"prompt_id"}` body and stop whatever runs (another replica's job, a UI user's);
+newer ones honour it — so the body is sent for them, and the queue check protects the others. (A prompt that ends
+between the check and the interrupt leaves a window of one request on old servers.)
 """
 
 from __future__ import annotations
@@ -108,12 +114,22 @@ class ComfyClient:
         return history_entry(response.json(), prompt_id)
 
     async def cancel(self, prompt_id: str) -> None:
-        """Best effort: drop the prompt from the queue and interrupt it if it is running."""
-        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
-            try:
-                await self.http.post(path, json=body, timeout=5.0)
-            except httpx.HTTPError as exc:
-                logger.warning("comfyui {}: {} for {} failed: {!r}", self.base_url, path, prompt_id, exc)
+        """Best effort: drop the prompt from the pending queue; interrupt it only if the host says it is the one
+        running (an old server's /interrupt stops whatever runs, whoever queued it)."""
+        try:
+            await self.http.post("/queue", json={"delete": [prompt_id]}, timeout=5.0)
+            if prompt_id not in await self.running_prompts():
+                return
+            await self.http.post("/interrupt", json={"prompt_id": prompt_id}, timeout=5.0)
+        except (httpx.HTTPError, TransientBackendError, TerminalBackendError, ValueError) as exc:
+            logger.warning("comfyui {}: taking prompt {} off the host failed: {!r}", self.base_url, prompt_id, exc)
+
+    async def running_prompts(self) -> set[str]:
+        """The ids GET /queue lists as running (`queue_running` tuples: [number, prompt_id, prompt, …])."""
+        response = await self.http.get("/queue", timeout=5.0)
+        _raise_for_status(response)
+        running = response.json().get("queue_running") or []
+        return {str(item[1]) for item in running if isinstance(item, list | tuple) and len(item) > 1}
 
     async def upload_image(self, path: Path, name: str) -> str:
         """POST /upload/image into the host's input folder; the value for `LoadImage.inputs.image`."""

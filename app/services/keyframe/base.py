@@ -7,7 +7,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from app.services.chain import Backend
+from app.services.backend import Backend
 
 
 class KeyframeRequest(BaseModel):

@@ -3,64 +3,110 @@ run-task → task-started → continue-task → finish-task → binary audio fra
 
 The audio is written as a 16-bit mono WAV of exactly what was spoken: it is never padded, because the clips are
 fitted to the narration, not the other way round.
+
+Models differ by region [doc: alibabacloud.com/help/en/model-studio/text-to-speech, "Supported models"]: Singapore
+(ap-southeast-1) offers cosyvoice-v3-plus and cosyvoice-v3-flash; Beijing (cn-beijing) those, cosyvoice-v2 and
+cosyvoice-v3.5-plus/-flash (v3.5: cloned or designed voices only, no system voices [doc: …/ssml-latex-user-guide]);
+cosyvoice-v1 is offered nowhere any more. The model (default: the region's) and its voice are checked when the
+backend is built. The text is sent as plain text with `streaming_call`: the SDK's `call()` always adds
+`enable_ssml: true`, under which DashScope reads the text as SSML markup (a narration with `<` or `&` is then
+markup, not words) and which only some models and voices take.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import struct
 import threading
 import uuid
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import dashscope
-from dashscope.audio.tts_v2 import AudioFormat, SpeechSynthesizer
+from dashscope.audio.tts_v2 import AudioFormat, ResultCallback, SpeechSynthesizer
 
 from app.core.errors import BackendError, ConfigurationError, FFmpegError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
 from app.core.settings.dashscope import DashScopeSettings, DashScopeSpeechSettings
 from app.services.backend import PolicedCaller, Readiness, binary_readiness
-from app.services.dashscope_common import DashScopeClient, sdk_error
+from app.services.dashscope_common import DashScopeClient, sdk_error, vendor_error
 from app.services.ffmpeg import run_ffmpeg
 from app.services.narration.base import SpeechRequest
 
 BACKEND = "dashscope-tts"
 _KEY_LOCK = threading.Lock()
+#: The CosyVoice models each region offers, its default first [doc: Model Studio "Speech synthesis", "Supported
+#: models"]. A region not listed here (e.g. us-east-1) is not checked.
+REGION_MODELS = {
+    "cn-beijing": ("cosyvoice-v2", "cosyvoice-v3-flash", "cosyvoice-v3-plus", "cosyvoice-v3.5-flash",
+                   "cosyvoice-v3.5-plus"),
+    "ap-southeast-1": ("cosyvoice-v3-flash", "cosyvoice-v3-plus"),
+}
+#: The model used when DASHSCOPE_TTS_MODEL is empty in a region without a table above.
+FALLBACK_MODEL = "cosyvoice-v3-flash"
+#: A system voice per generation, used when DASHSCOPE_TTS_VOICE is empty (v3.5 has none: a voice must be set).
+DEFAULT_VOICES = {"2": "longxiaochun_v2", "3": "longanyang"}
 
 
 # --- pure ------------------------------------------------------------------------------------------------
 
 
-def model_generation(model: str) -> int | None:
-    """2 for cosyvoice-v2, 3 for cosyvoice-v3-flash …; None for a name that is no CosyVoice model."""
-    match = re.fullmatch(r"cosyvoice-v(\d+)(?:-[a-z0-9.]+)*", model)
-    return int(match.group(1)) if match else None
+def model_generation(model: str) -> str | None:
+    """"2" for cosyvoice-v2, "3" for cosyvoice-v3-flash, "3.5" for cosyvoice-v3.5-plus …; None for a name that is
+    no CosyVoice model."""
+    match = re.fullmatch(r"cosyvoice-v(\d+(?:\.\d+)?)(?:-[a-z0-9]+)*", model)
+    return match.group(1) if match else None
 
 
-def voice_generation(voice: str) -> int | None:
-    """The generation a voice is marked for: `_v2` suffix (longxiaochun_v2) or a cloned `cosyvoice-v2-…` id."""
-    match = re.search(r"_v(\d+)$", voice) or re.match(r"cosyvoice-v(\d+)-", voice)
-    return int(match.group(1)) if match else None
+def voice_generation(voice: str) -> str | None:
+    """The generation a voice is marked for: `_v2` suffix (longxiaochun_v2) or a cloned/designed
+    `cosyvoice-v2-…` / `cosyvoice-v3.5-plus-…` id."""
+    match = re.search(r"_v(\d+)$", voice) or re.match(r"cosyvoice-v(\d+(?:\.\d+)?)-", voice)
+    return match.group(1) if match else None
 
 
 def voice_mismatch(model: str, voice: str) -> str | None:
     """Why `voice` cannot speak with `model`, or None when the pair fits."""
     generation = model_generation(model)
     if generation is None:
-        return f"{model!r} is not a CosyVoice model (cosyvoice-v1, cosyvoice-v2, cosyvoice-v3-flash, …)"
+        return f"{model!r} is not a CosyVoice model (cosyvoice-v2, cosyvoice-v3-flash, cosyvoice-v3.5-plus, …)"
     marked = voice_generation(voice)
     if not voice.strip():
         return "no voice is set"
-    if generation == 1 and marked is not None:
+    if generation == "1" and marked is not None:
         return f"cosyvoice-v1 speaks the unsuffixed voices (e.g. longxiaochun), not {voice!r}"
-    if generation == 2 and marked != 2:
+    if generation == "2" and marked != "2":
         return f"cosyvoice-v2 speaks only v2 voices (e.g. longxiaochun_v2), not {voice!r}"
-    if generation >= 3 and marked is not None and marked != generation:
+    if generation == "3.5" and marked != "3.5":
+        return f"{model} has no system voices: it speaks voices cloned or designed for it (cosyvoice-v3.5-…), " \
+               f"not {voice!r}"
+    if marked is not None and marked != generation:
         return f"{model} cannot speak the v{marked} voice {voice!r}"
     return None
+
+
+def region_model(region: str, model: str) -> str:
+    """The model to use in `region` (MODEL, or the region's default); ConfigurationError when the region does not
+    offer it."""
+    offered = REGION_MODELS.get(region)
+    chosen = model.strip() or (offered[0] if offered else FALLBACK_MODEL)
+    if offered is not None and chosen not in offered:
+        raise ConfigurationError(f"DASHSCOPE_TTS_MODEL={chosen!r} is not offered in {region} (DASHSCOPE_REGION / "
+                                 f"BASE_HTTP_URL); it offers {', '.join(offered)}")
+    return chosen
+
+
+def default_voice(model: str) -> str:
+    """The model's default system voice; ConfigurationError for a model without one (v3.5)."""
+    voice = DEFAULT_VOICES.get(model_generation(model) or "")
+    if voice is None:
+        raise ConfigurationError(f"{model} has no system voice: set DASHSCOPE_TTS_VOICE to a voice cloned or "
+                                 "designed for it")
+    return voice
 
 
 def audio_format(fmt: str, sample_rate: int) -> AudioFormat:
@@ -126,10 +172,37 @@ def new_synthesizer(api_key: str, **kwargs: Any) -> SpeechSynthesizer:
             dashscope.api_key = previous
 
 
+class CollectAudio(ResultCallback):
+    """The SDK callback of one task: the audio frames, and the task-failed event if there is one."""
+
+    def __init__(self) -> None:
+        self.audio = bytearray()
+        self.failure: str | None = None
+
+    def on_data(self, data: bytes) -> None:
+        self.audio += data
+
+    def on_error(self, message: object) -> None:
+        self.failure = str(message)
+
+    def error(self) -> BackendError | None:
+        """The task-failed event as our error (its `error_code` and `error_message`), or None."""
+        if self.failure is None:
+            return None
+        try:
+            header = json.loads(self.failure).get("header", {})
+        except (ValueError, AttributeError):
+            header = {}
+        return vendor_error(BACKEND, 0, header.get("error_code") or "task_failed",
+                            header.get("error_message") or self.failure[:300], header.get("task_id"))
+
+
 class DashScopeSpeaker:
-    """Speaker over DashScope CosyVoice; the model/voice pair is checked when the backend is built."""
+    """Speaker over DashScope CosyVoice; the region's model and its voice are checked when the backend is built."""
 
     def __init__(self, account: DashScopeSettings, settings: DashScopeSpeechSettings):
+        model = region_model(account.region(), settings.MODEL)
+        settings = settings.model_copy(update={"MODEL": model, "VOICE": settings.VOICE.strip() or default_voice(model)})
         problem = voice_mismatch(settings.MODEL, settings.VOICE)
         if problem:
             raise ConfigurationError(f"DASHSCOPE_TTS_MODEL/VOICE: {problem}")
@@ -176,11 +249,19 @@ class DashScopeSpeaker:
         return duration
 
     def _speak(self, api_key: str, text: str, voice: str, speed: float) -> bytes:
+        """One task, the text sent once as plain text (`streaming_call`, not `call`, which adds enable_ssml)."""
+        collect = CollectAudio()
         synth = new_synthesizer(
             api_key, model=self.settings.MODEL, voice=voice, format=self.format, volume=self.settings.VOLUME,
             speech_rate=speech_rate(speed), url=self.account.BASE_WS_URL, workspace=self.account.WORKSPACE or None,
+            callback=collect,
         )
-        return synth.call(text, timeout_millis=int(self.settings.TIMEOUT_S * 1000)) or b""
+        complete: Callable[[int], None] = synth.streaming_complete  # the SDK method is unannotated
+        synth.streaming_call(text)
+        complete(int(self.settings.TIMEOUT_S * 1000))
+        if (error := collect.error()) is not None:
+            raise error
+        return bytes(collect.audio)
 
     async def _to_wav(self, audio: bytes, path: Path) -> float:
         fmt = self.settings.FORMAT

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from app.services.chain import Backend
+from app.services.backend import Backend
 
 
 class ObjectStore(Backend, Protocol):

@@ -1,5 +1,11 @@
-"""Aliyun OSS object store via oss2 (V1 signatures): uploads with content types, resumable above a
-threshold, URLs made at read time (presigned GET, or a public/CDN base).
+"""Aliyun OSS object store via oss2: uploads with content types, resumable above a threshold, URLs made at read
+time (presigned GET, or a public/CDN base).
+
+Requests are signed with V4 (`OSS4-HMAC-SHA256`, `oss2.AuthV4` + the bucket's `region=`): Alibaba retires V1
+signatures — unavailable to new accounts from 2025-03-01 and to new buckets from 2025-09-01 — so V1 (`oss2.Auth`)
+is used only when OSS_SIGNATURE_VERSION=v1 says so. V4 needs the region id (OSS_REGION, or read from a
+`oss-<region>[-internal].aliyuncs.com` endpoint) and caps presigned URLs at 7 days (oss2/auth.py ProviderAuthV4;
+https://www.alibabacloud.com/help/en/oss/developer-reference/recommend-to-use-signature-version-4).
 
 oss2 is synchronous, so every call runs in a worker thread under the backend's CallPolicy. Keys are the
 pipeline's (`users/<u>/stories/<s>/...`); URLs are never stored, only keys.
@@ -8,6 +14,7 @@ pipeline's (`users/<u>/stories/<s>/...`); URLs are never stored, only keys.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +27,10 @@ from app.core.settings.vendors import OssSettings
 from app.services.backend import PolicedCaller, Readiness, http_status_error
 
 NAME = "oss"
+#: The longest a V4-presigned URL may live (x-oss-expires ≤ 604800).
+V4_MAX_URL_EXPIRES_S = 7 * 24 * 3600
+#: A public OSS endpoint host: oss-<region>.aliyuncs.com or oss-<region>-internal.aliyuncs.com.
+ENDPOINT_REGION = re.compile(r"oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com")
 
 
 def check_key(key: str) -> str:
@@ -102,10 +113,13 @@ class OssObjectStore:
             key_id, secret = self.cfg.ACCESS_KEY_ID, self.cfg.ACCESS_KEY_SECRET
             if missing or key_id is None or secret is None:
                 raise TerminalBackendError(NAME, "not_configured", f"not set: {', '.join(missing)}")
-            auth = oss2.Auth(key_id.get_secret_value(), secret.get_secret_value())
+            v4 = self.cfg.SIGNATURE_VERSION == "v4"
+            auth_class = oss2.AuthV4 if v4 else oss2.Auth
+            auth = auth_class(key_id.get_secret_value(), secret.get_secret_value())
             try:
                 self._bucket = oss2.Bucket(auth, self.cfg.ENDPOINT, self.cfg.BUCKET, is_cname=self.cfg.IS_CNAME,
-                                           connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video")
+                                           connect_timeout=self.cfg.CONNECT_TIMEOUT_S, app_name="story2video",
+                                           region=self.cfg.region() if v4 else None)
             except oss2.exceptions.ClientError as exc:  # an invalid bucket name or endpoint
                 message = str(exc.body).removeprefix("ClientError: ")
                 raise TerminalBackendError(NAME, "not_configured", message) from None

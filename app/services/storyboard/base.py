@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from app.models.storyboard import Character, PlannedShot, ShotEdit, Storyboard
-from app.services.chain import Backend
+from app.services.backend import Backend
 
 
 class StoryboardPlanner(Backend, Protocol):

@@ -4,6 +4,12 @@ Each call is one `/api/chat` with `stream: false` and `format` set to the JSON s
 validate (Ollama's structured outputs constrain the model to it), with options temperature, num_ctx
 and seed. Readiness asks `/api/tags` and checks the configured model is pulled. The backend keeps one
 `ollama.AsyncClient` (one httpx connection pool) for its life; `aclose()` closes it.
+
+`keep_alive` is an `api.Duration` on the server (ollama/ollama `api/types.go` `Duration.UnmarshalJSON`): a JSON
+number is seconds (negative = keep the model loaded forever), a JSON string goes through Go's
+`time.ParseDuration`, which refuses a number without a unit ("-1" → HTTP 400 `time: missing unit in duration
+"-1"`). So OLLAMA_KEEP_ALIVE is sent as a number when it is one, as a string only when it is a valid Go
+duration ("5m", "1h30m", "-1s"), and anything else is refused when the settings are read.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import ollama
 
 from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
-from app.core.settings.storyboard import OllamaSettings
+from app.core.settings.storyboard import OllamaSettings, keep_alive
 from app.services.backend import Readiness, http_status_error
 from app.services.storyboard.llm.chat import ChatPlanner
 from app.services.storyboard.llm.prompts import Message
@@ -71,9 +77,11 @@ def chat_arguments(settings: OllamaSettings, messages: list[Message], schema: di
     }
     if settings.THINK is not None:
         arguments["think"] = settings.THINK
-    if settings.KEEP_ALIVE:
-        arguments["keep_alive"] = settings.KEEP_ALIVE
+    if settings.KEEP_ALIVE.strip():
+        arguments["keep_alive"] = keep_alive(settings.KEEP_ALIVE)
     return arguments
+
+
 
 
 def is_pulled(model: str, pulled: list[str]) -> bool:
