@@ -1,5 +1,28 @@
 """CosyVoice TTS server: text + speaker (+ speed, instruct) in, ONE WAV of the whole text out.
 
+This file stands alone (no imports from ``app/``): it is deployed on GPU machines with its own requirements.
+
+Shared contract of the three GPU servers (HunyuanVideo-1.5/api.py, CosyVoice/api.py, video_enhance/video_api):
+
+- Errors: every 4xx/5xx answer is {"code", "message", "request_id", "details"?}, with an X-Request-Id header
+  (the caller's X-Request-Id when well-formed): 422 invalid_request (details.errors: [{field, problem}]) or a
+  precise code, 404 not_found / job_not_found, 405 method_not_allowed, 409 job_not_finished / job_failed,
+  429 queue_full with Retry-After, 503 model_loading / model_unavailable, 500 internal_error. Exception text
+  never reaches a client; it is logged under the request id.
+- Queue: one GPU job at a time; at most queue.capacity wait behind it; one more gets 429 + Retry-After.
+- Jobs (long work): POST /v1/jobs -> 202 with the job; GET /v1/jobs/{job_id} -> {job_id, status:
+  queued|running|succeeded|failed, queue_position (1 = next to run; null unless queued), progress: {step,
+  total}|null, error: {code, message}|null, created_at, started_at, finished_at (epoch seconds), result:
+  {url, ...}|null, ...}. Finished jobs expire after a TTL (then 404 job_not_found).
+- GET /health -> {status: ok|loading|error, server, version, model: {name, loaded, ...}|null, device,
+  gpu: {name, total_mib, free_mib, allocated_mib, reserved_mib, peak_allocated_mib}|null,
+  queue: {running, waiting, capacity}, error: {code, message}|null, ...server extras}; HTTP 200 when
+  status is ok, else 503.
+
+Here synthesis is synchronous (no jobs): ``POST /v1/tts`` waits for its turn on the GPU; one runs at a time and at
+most ``COSYVOICE_MAX_QUEUE`` wait (more: 429 + Retry-After). The engine loads before the port answers, so /health
+is "ok" whenever it answers; extras: ``model.engine``, ``model.sample_rate``, ``model.speakers``.
+
     python CosyVoice/api.py                      # 127.0.0.1:9233, engine chosen by COSYVOICE_ENGINE (auto)
 
 Engines (one per process, picked at start-up by settings; see CosyVoice/README.md):
@@ -11,10 +34,6 @@ Engines (one per process, picked at start-up by settings; see CosyVoice/README.m
 API: ``POST /v1/tts`` ``{text, speaker, speed, instruct?}`` -> ``audio/wav`` (16-bit mono at the engine's own
 sample rate, every text segment concatenated); ``GET /v1/speakers``; ``GET /health``. Zero-shot speakers are
 registered at start-up from ``<COSYVOICE_SPEAKERS_DIR>/<name>.wav`` + ``<name>.txt`` (the WAV's transcript).
-Errors are ``{code, message, request_id, details?}``. One synthesis runs at a time; waiting requests beyond
-``COSYVOICE_MAX_QUEUE`` get 429.
-
-This file stands alone (no imports from ``app/``): it is deployed on GPU machines with its own requirements.
 """
 
 from __future__ import annotations
@@ -30,8 +49,9 @@ import sys
 import tempfile
 import uuid
 import wave
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -47,13 +67,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("cosyvoice_api")
 
+SERVER = "cosyvoice"
+VERSION = "1.1.0"
 HERE = Path(__file__).resolve().parent
 #: Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 #: Something a voice can say: a letter, digit or ideograph.
 SPEAKABLE = re.compile(r"\w", re.UNICODE)
 SPEAKER_ID = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,63}$")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: The end-of-instruction marker. CosyVoice2's instruct text ends with it and CosyVoice3's prompt / instruct text
 #: carries it after a system prompt (FunAudioLLM/CosyVoice example.py); CosyVoice3's LM asserts it in the text it
 #: reads (cosyvoice/llm/llm.py: ``assert 151646 in text``), which on the SFT path is the tts text alone.
@@ -78,7 +99,8 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(2000, ge=1)
     max_instruct_chars: int = Field(200, ge=1)
     max_prompt_seconds: float = 30.0
-    max_queue: int = Field(8, ge=0)
+    max_queue: int = Field(8, ge=0)  # requests waiting behind the running one
+    retry_after_s: int = Field(5, ge=1)  # Retry-After of a 429 queue_full
     max_body_bytes: int = 64 * 1024
     espeak_binary: str = "espeak-ng"
     espeak_wpm: int = 165
@@ -87,48 +109,137 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
 
-# --------------------------------------------------------------------------------------------- errors
+# ------------------------------------------------------------------------------------------ shared contract (begin)
+# Kept identical on purpose in HunyuanVideo-1.5/api.py, CosyVoice/api.py and video_enhance/video_api/contract.py:
+# each server is copied alone onto its GPU machine, so this is a copy, not an import.
+# tests/test_gpu_server_contract.py checks that the copies match and that the three servers behave alike.
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HTTP_ERRORS = {404: ("not_found", "no such endpoint"), 405: ("method_not_allowed", "method not allowed here")}
 
 
 class ApiError(Exception):
-    """An error answered as ``{code, message, details?}`` with an HTTP status."""
+    """An error answer: ``status_code`` with ``{code, message, request_id, details?}`` (and ``headers``)."""
 
-    def __init__(self, status_code: int, code: str, message: str, details: dict | None = None):
+    def __init__(self, status_code: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status_code, self.code, self.message, self.details = status_code, code, message, details
+        self.status_code, self.code, self.message = status_code, code, message
+        self.details, self.headers = details, headers
 
 
-def error_body(request: Request, code: str, message: str, details: dict | None = None) -> dict:
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_of(request)}
-    if details:
-        body["details"] = details
-    return body
+def queue_full(capacity: int, retry_after_s: int) -> ApiError:
+    """429: the bounded queue has no room; ``Retry-After`` says when to try again."""
+    return ApiError(429, "queue_full", f"{capacity} requests are already waiting; retry later",
+                    {"capacity": capacity, "retry_after_s": retry_after_s}, {"Retry-After": str(retry_after_s)})
+
+
+def model_not_ready(failed: bool) -> ApiError:
+    """503 while the model loads (``model_loading``) or after it failed to load (``model_unavailable``)."""
+    return ApiError(503, "model_unavailable" if failed else "model_loading", "the model is not loaded; see GET /health")
+
+
+def job_not_found() -> ApiError:
+    """404 for an unknown job id (finished jobs expire after the server's TTL)."""
+    return ApiError(404, "job_not_found", "no such job (finished jobs expire after a while)")
+
+
+def result_not_ready(status: str, error: dict[str, str] | None) -> ApiError:
+    """409 for a job's result before it succeeded: ``job_not_finished``, or ``job_failed`` with its error."""
+    if status == "failed":
+        return ApiError(409, "job_failed", "the job failed; it has no result", {"error": error or {}})
+    return ApiError(409, "job_not_finished", f"the job is {status}")
+
+
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """422 naming each bad field and its problem (pydantic's error list), never echoing the input."""
+    items = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")), "problem": e["msg"]}
+             for e in errors]
+    first = items[0] if items else {"field": "", "problem": "invalid request"}
+    return ApiError(422, "invalid_request", f"{first['field'] or 'body'}: {first['problem']}", {"errors": items})
 
 
 def request_id_of(request: Request) -> str:
-    return getattr(request.state, "request_id", "") or "-"
+    """The caller's ``X-Request-Id`` when well-formed, else a new id; fixed for the rest of the request."""
+    rid = getattr(request.state, "request_id", None)
+    if not rid:
+        incoming = request.headers.get("x-request-id", "")
+        rid = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = rid
+    return rid
 
 
-async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(error_body(request, exc.code, exc.message, exc.details), status_code=exc.status_code)
+def error_response(request: Request, status_code: int, code: str, message: str,
+                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error body, ``{code, message, request_id, details?}``, with the ``X-Request-Id`` header."""
+    rid = request_id_of(request)
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": rid}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status_code, headers={**(headers or {}), "X-Request-Id": rid})
 
 
-async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    # The input is never echoed back: only where and what.
-    errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()]
-    first = errors[0] if errors else {"field": "body", "problem": "invalid request"}
-    message = f"{first['field'] or 'body'}: {first['problem']}"
-    return JSONResponse(error_body(request, "invalid_request", message, {"errors": errors}), status_code=422)
+def install_contract(app: FastAPI) -> None:
+    """Tag every answer with ``X-Request-Id`` and answer every error (routing, validation, crash) as the shared body."""
+
+    @app.middleware("http")
+    async def tag_request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request_id_of(request)
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return await on_api_error(request, invalid_request(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", HTTPStatus(exc.status_code).phrase))
+        return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("request %s failed", request_id_of(request), exc_info=exc)
+        return error_response(request, 500, "internal_error", "internal error; see the server log")
 
 
-async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(request, code, str(exc.detail)), status_code=exc.status_code)
+def job_view(job_id: str, status: str, *, queue_position: int | None, progress: dict[str, int] | None,
+             error: dict[str, str] | None, created_at: float, started_at: float | None, finished_at: float | None,
+             result: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    """A job as ``POST /v1/jobs`` (202) and ``GET /v1/jobs/{id}`` show it: the shared keys, then the server's own."""
+    return {**extra, "job_id": job_id, "status": status, "queue_position": queue_position, "progress": progress,
+            "error": error, "created_at": created_at, "started_at": started_at, "finished_at": finished_at,
+            "result": result}
 
 
-async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("request %s failed", request_id_of(request), exc_info=exc)
-    return JSONResponse(error_body(request, "internal_error", "internal error"), status_code=500)
+def gpu_memory(device: str | None) -> dict[str, Any] | None:
+    """CUDA memory in MiB when ``device`` is a CUDA device (torch is already loaded then), else None."""
+    torch = sys.modules.get("torch")
+    if not (device or "").startswith("cuda") or torch is None or not torch.cuda.is_available():
+        return None
+    mib = 1024 * 1024
+    free, total = torch.cuda.mem_get_info()
+    return {"name": torch.cuda.get_device_name(), "total_mib": total // mib, "free_mib": free // mib,
+            "allocated_mib": torch.cuda.memory_allocated() // mib, "reserved_mib": torch.cuda.memory_reserved() // mib,
+            "peak_allocated_mib": torch.cuda.max_memory_allocated() // mib}
+
+
+def health_response(*, server: str, version: str, status: str, model: dict[str, Any] | None, device: str | None,
+                    running: int, waiting: int, capacity: int, error: dict[str, str] | None,
+                    **extra: Any) -> JSONResponse:
+    """``GET /health``: the shared keys (then the server's own); HTTP 200 when ``status`` is ok, else 503."""
+    body = {**extra, "status": status, "server": server, "version": version, "model": model, "device": device,
+            "gpu": gpu_memory(device), "queue": {"running": running, "waiting": waiting, "capacity": capacity},
+            "error": error}
+    return JSONResponse(body, status_code=200 if status == "ok" else 503)
+
+
+# ------------------------------------------------------------------------------------------ shared contract (end)
 
 
 # --------------------------------------------------------------------------------------------- speakers
@@ -274,6 +385,7 @@ class Engine(Protocol):
 
     name: str
     model: str
+    device: str  # where it runs: "cpu", "cuda"
 
     @property
     def sample_rate(self) -> int: ...
@@ -306,6 +418,7 @@ class EspeakEngine:
 
     name = "espeak"
     model = "espeak-ng"
+    device = "cpu"
     sample_rate = 22050
 
     def __init__(self, settings: Settings, zero_shot: list[ZeroShotSpeaker]):
@@ -373,6 +486,8 @@ class CosyVoiceEngine:
     def __init__(self, model: Any, zero_shot: list[ZeroShotSpeaker], *, model_name: str = ""):
         self.cosy = model
         self.model = model_name or type(model).__name__
+        torch = sys.modules.get("torch")  # CosyVoice runs on CUDA whenever torch sees a GPU
+        self.device = "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
         self.v3 = "CosyVoice3" in type(model).__name__
         self.zero_shot = {s.id: s for s in zero_shot}
         for speaker in zero_shot:
@@ -498,18 +613,6 @@ def free_gpu_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def gpu_report() -> dict:
-    """GPU memory as torch sees it (``{"available": false}`` when torch is not loaded)."""
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return {"available": False}
-    mib = 1024 * 1024
-    return {"available": True, "device": torch.cuda.get_device_name(0),
-            "allocated_mib": round(torch.cuda.memory_allocated() / mib),
-            "reserved_mib": round(torch.cuda.memory_reserved() / mib),
-            "total_mib": round(torch.cuda.get_device_properties(0).total_memory / mib)}
-
-
 # --------------------------------------------------------------------------------------------- request -> WAV
 
 
@@ -574,7 +677,7 @@ async def generate(engine: Engine, gate: GpuGate, request: TTSRequest, settings:
         async with gate.slot():
             audio = await run_exclusively(engine.synthesize, job)
     except QueueFull:
-        raise ApiError(429, "queue_full", f"{gate.max_waiting} requests are already waiting; retry later") from None
+        raise queue_full(gate.max_waiting, settings.retry_after_s) from None
     # 4. encode
     wav = wav_bytes(audio.pcm, audio.sample_rate)
     # 5. write
@@ -604,26 +707,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     engine.sample_rate, len(engine.speakers()), settings.host, settings.port)
         yield
 
-    app = FastAPI(title="CosyVoice TTS server", version="1.0.0", lifespan=lifespan)
-    app.add_exception_handler(ApiError, on_api_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, on_validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, on_unexpected)
+    app = FastAPI(title="CosyVoice TTS server", version=VERSION, lifespan=lifespan)
+    install_contract(app)
 
     @app.middleware("http")
-    async def request_id_and_size(request: Request, call_next: Any) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request.state.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    async def bound_body_size(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > settings.max_body_bytes:
-            response: Response = JSONResponse(error_body(request, "payload_too_large", f"request bodies are limited "
-                                                         f"to {settings.max_body_bytes} bytes"), status_code=413)
-        elif request.method == "POST" and not length.isdigit():
-            response = JSONResponse(error_body(request, "length_required", "send a Content-Length"), status_code=411)
-        else:
-            response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        return response
+            return error_response(request, 413, "payload_too_large",
+                                  f"request bodies are limited to {settings.max_body_bytes} bytes")
+        if request.method == "POST" and not length.isdigit():
+            return error_response(request, 411, "length_required", "send a Content-Length")
+        return await call_next(request)
 
     @app.post("/v1/tts", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
     async def create_speech(body: TTSRequest, request: Request) -> Response:
@@ -641,13 +736,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "speakers": [asdict(s) for s in engine.speakers()]}
 
     @app.get("/health")
-    async def read_health(request: Request) -> dict:
-        """Liveness plus what is loaded, the queue and GPU memory."""
+    async def read_health(request: Request) -> JSONResponse:
+        """What is loaded, the queue and GPU memory (always "ok": the engine loads before the port answers)."""
         engine, gate = request.app.state.engine, request.app.state.gate
-        return {"status": "ok", "engine": engine.name, "model": engine.model, "model_loaded": True,
-                "sample_rate": engine.sample_rate, "speakers": len(engine.speakers()),
-                "queue": {"running": gate.running, "waiting": gate.waiting, "max_waiting": gate.max_waiting},
-                "gpu": gpu_report(), "torch_installed": importlib.util.find_spec("torch") is not None}
+        model = {"name": engine.model, "loaded": True, "engine": engine.name, "sample_rate": engine.sample_rate,
+                 "speakers": len(engine.speakers())}
+        return health_response(server=SERVER, version=VERSION, status="ok", model=model, device=engine.device,
+                               running=gate.running, waiting=gate.waiting, capacity=gate.max_waiting, error=None,
+                               torch_installed=importlib.util.find_spec("torch") is not None)
 
     return app
 

@@ -4,6 +4,23 @@ A single self-contained FastAPI process (no imports from the Story2Video service
 ``diffusers.HunyuanVideo15ImageToVideoPipeline`` (diffusers >= 0.36) from a local model folder in
 the lifespan — never at import, never from the Hub — and runs one GPU job at a time.
 
+Shared contract of the three GPU servers (HunyuanVideo-1.5/api.py, CosyVoice/api.py, video_enhance/video_api):
+
+- Errors: every 4xx/5xx answer is {"code", "message", "request_id", "details"?}, with an X-Request-Id header
+  (the caller's X-Request-Id when well-formed): 422 invalid_request (details.errors: [{field, problem}]) or a
+  precise code, 404 not_found / job_not_found, 405 method_not_allowed, 409 job_not_finished / job_failed,
+  429 queue_full with Retry-After, 503 model_loading / model_unavailable, 500 internal_error. Exception text
+  never reaches a client; it is logged under the request id.
+- Queue: one GPU job at a time; at most queue.capacity wait behind it; one more gets 429 + Retry-After.
+- Jobs (long work): POST /v1/jobs -> 202 with the job; GET /v1/jobs/{job_id} -> {job_id, status:
+  queued|running|succeeded|failed, queue_position (1 = next to run; null unless queued), progress: {step,
+  total}|null, error: {code, message}|null, created_at, started_at, finished_at (epoch seconds), result:
+  {url, ...}|null, ...}. Finished jobs expire after a TTL (then 404 job_not_found).
+- GET /health -> {status: ok|loading|error, server, version, model: {name, loaded, ...}|null, device,
+  gpu: {name, total_mib, free_mib, allocated_mib, reserved_mib, peak_allocated_mib}|null,
+  queue: {running, waiting, capacity}, error: {code, message}|null, ...server extras}; HTTP 200 when
+  status is ok, else 503.
+
 Start::
 
     HY_MODEL_DIR=/models/HunyuanVideo-1.5-Diffusers-480p_i2v python HunyuanVideo-1.5/api.py
@@ -12,14 +29,13 @@ API (JSON; the image travels as base64)::
 
     POST /v1/jobs                  {image, prompt, negative_prompt?, num_frames?, steps?, seed?,
                                     height?, width?, guidance_scale?}   -> 202 {job_id, ...}
-    GET  /v1/jobs/{job_id}         queued (queue_position) / running (progress.step/total) /
-                                   succeeded (video) / failed (error.code, error.message)
-    GET  /v1/jobs/{job_id}/video   the MP4
-    GET  /health                   model loaded?, model folder, device, GPU memory, queue
+    GET  /v1/jobs/{job_id}         the job; result: {url, frames, height, width, fps, bytes, seconds};
+                                   extras: params (as resolved, incl. seed and size), request_id
+    GET  /v1/jobs/{job_id}/video   the MP4 (result.url)
+    GET  /health                   model (folder, pipeline, dtype, ...), device, GPU memory, queue; extra: ffmpeg
 
-Errors are ``{"code", "message", "request_id", "details"?}``; exception text never reaches a client
-(it goes to the server log under the same request id). Settings are ``HY_*`` environment
-variables (see ``Settings`` and HunyuanVideo-1.5/README.md).
+The model loads in the background after start-up: meanwhile /health says "loading" (503) and jobs get 503
+``model_loading``. Settings are ``HY_*`` environment variables (see ``Settings`` and HunyuanVideo-1.5/README.md).
 """
 
 from __future__ import annotations
@@ -32,29 +48,35 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("hunyuan_api")
 
+SERVER = "hunyuan-video-1.5"
+VERSION = "1.1.0"
 PIPELINE_CLASS = "HunyuanVideo15ImageToVideoPipeline"
 DEFAULT_PORT = 8010
 MAX_SEED = 2**63 - 1
@@ -84,6 +106,7 @@ class Settings(BaseSettings):
     default_steps: int | None = None  # None: 8 for step-distilled checkpoints, else 50
     default_guidance: float | None = None  # None: 1.0 for step-distilled, else the checkpoint's guider
     max_queue: int = Field(default=8, ge=1)  # jobs waiting behind the running one
+    retry_after_s: int = Field(default=60, ge=1)  # Retry-After of a 429 queue_full
     max_prompt_chars: int = Field(default=2000, ge=1)
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
@@ -109,16 +132,144 @@ class Settings(BaseSettings):
 # --------------------------------------------------------------------------------------------------
 
 
-class ServiceError(Exception):
-    """An error with a stable ``code`` and a client-safe ``message``, mapped to ``status``."""
+# ------------------------------------------------------------------------------------------ shared contract (begin)
+# Kept identical on purpose in HunyuanVideo-1.5/api.py, CosyVoice/api.py and video_enhance/video_api/contract.py:
+# each server is copied alone onto its GPU machine, so this is a copy, not an import.
+# tests/test_gpu_server_contract.py checks that the copies match and that the three servers behave alike.
 
-    def __init__(self, code: str, message: str, status: int = 422, details: dict[str, Any] | None = None):
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HTTP_ERRORS = {404: ("not_found", "no such endpoint"), 405: ("method_not_allowed", "method not allowed here")}
+
+
+class ApiError(Exception):
+    """An error answer: ``status_code`` with ``{code, message, request_id, details?}`` (and ``headers``)."""
+
+    def __init__(self, status_code: int, code: str, message: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.code, self.message, self.status, self.details = code, message, status, details
+        self.status_code, self.code, self.message = status_code, code, message
+        self.details, self.headers = details, headers
 
 
-class InputError(ServiceError):
-    """A request the server refuses (4xx); nothing is queued."""
+def queue_full(capacity: int, retry_after_s: int) -> ApiError:
+    """429: the bounded queue has no room; ``Retry-After`` says when to try again."""
+    return ApiError(429, "queue_full", f"{capacity} requests are already waiting; retry later",
+                    {"capacity": capacity, "retry_after_s": retry_after_s}, {"Retry-After": str(retry_after_s)})
+
+
+def model_not_ready(failed: bool) -> ApiError:
+    """503 while the model loads (``model_loading``) or after it failed to load (``model_unavailable``)."""
+    return ApiError(503, "model_unavailable" if failed else "model_loading", "the model is not loaded; see GET /health")
+
+
+def job_not_found() -> ApiError:
+    """404 for an unknown job id (finished jobs expire after the server's TTL)."""
+    return ApiError(404, "job_not_found", "no such job (finished jobs expire after a while)")
+
+
+def result_not_ready(status: str, error: dict[str, str] | None) -> ApiError:
+    """409 for a job's result before it succeeded: ``job_not_finished``, or ``job_failed`` with its error."""
+    if status == "failed":
+        return ApiError(409, "job_failed", "the job failed; it has no result", {"error": error or {}})
+    return ApiError(409, "job_not_finished", f"the job is {status}")
+
+
+def invalid_request(errors: Sequence[Any]) -> ApiError:
+    """422 naming each bad field and its problem (pydantic's error list), never echoing the input."""
+    items = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")), "problem": e["msg"]}
+             for e in errors]
+    first = items[0] if items else {"field": "", "problem": "invalid request"}
+    return ApiError(422, "invalid_request", f"{first['field'] or 'body'}: {first['problem']}", {"errors": items})
+
+
+def request_id_of(request: Request) -> str:
+    """The caller's ``X-Request-Id`` when well-formed, else a new id; fixed for the rest of the request."""
+    rid = getattr(request.state, "request_id", None)
+    if not rid:
+        incoming = request.headers.get("x-request-id", "")
+        rid = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.state.request_id = rid
+    return rid
+
+
+def error_response(request: Request, status_code: int, code: str, message: str,
+                   details: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error body, ``{code, message, request_id, details?}``, with the ``X-Request-Id`` header."""
+    rid = request_id_of(request)
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": rid}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status_code, headers={**(headers or {}), "X-Request-Id": rid})
+
+
+def install_contract(app: FastAPI) -> None:
+    """Tag every answer with ``X-Request-Id`` and answer every error (routing, validation, crash) as the shared body."""
+
+    @app.middleware("http")
+    async def tag_request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request_id_of(request)
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return await on_api_error(request, invalid_request(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", HTTPStatus(exc.status_code).phrase))
+        return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("request %s failed", request_id_of(request), exc_info=exc)
+        return error_response(request, 500, "internal_error", "internal error; see the server log")
+
+
+def job_view(job_id: str, status: str, *, queue_position: int | None, progress: dict[str, int] | None,
+             error: dict[str, str] | None, created_at: float, started_at: float | None, finished_at: float | None,
+             result: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    """A job as ``POST /v1/jobs`` (202) and ``GET /v1/jobs/{id}`` show it: the shared keys, then the server's own."""
+    return {**extra, "job_id": job_id, "status": status, "queue_position": queue_position, "progress": progress,
+            "error": error, "created_at": created_at, "started_at": started_at, "finished_at": finished_at,
+            "result": result}
+
+
+def gpu_memory(device: str | None) -> dict[str, Any] | None:
+    """CUDA memory in MiB when ``device`` is a CUDA device (torch is already loaded then), else None."""
+    torch = sys.modules.get("torch")
+    if not (device or "").startswith("cuda") or torch is None or not torch.cuda.is_available():
+        return None
+    mib = 1024 * 1024
+    free, total = torch.cuda.mem_get_info()
+    return {"name": torch.cuda.get_device_name(), "total_mib": total // mib, "free_mib": free // mib,
+            "allocated_mib": torch.cuda.memory_allocated() // mib, "reserved_mib": torch.cuda.memory_reserved() // mib,
+            "peak_allocated_mib": torch.cuda.max_memory_allocated() // mib}
+
+
+def health_response(*, server: str, version: str, status: str, model: dict[str, Any] | None, device: str | None,
+                    running: int, waiting: int, capacity: int, error: dict[str, str] | None,
+                    **extra: Any) -> JSONResponse:
+    """``GET /health``: the shared keys (then the server's own); HTTP 200 when ``status`` is ok, else 503."""
+    body = {**extra, "status": status, "server": server, "version": version, "model": model, "device": device,
+            "gpu": gpu_memory(device), "queue": {"running": running, "waiting": waiting, "capacity": capacity},
+            "error": error}
+    return JSONResponse(body, status_code=200 if status == "ok" else 503)
+
+
+# ------------------------------------------------------------------------------------------ shared contract (end)
+
+
+class InputError(ApiError):
+    """A request the server refuses (4xx, 422 unless said otherwise); nothing is queued."""
+
+    def __init__(self, code: str, message: str, status: int = 422):
+        super().__init__(status, code, message)
 
 
 class ModelLoadError(Exception):
@@ -131,19 +282,6 @@ class ModelLoadError(Exception):
 
 class EncodeError(Exception):
     """FFmpeg failed to write the MP4; carries the tail of its stderr for the log."""
-
-
-def error_response(request: Request, *, status: int, code: str, message: str, details: dict | None = None):
-    """The one error body shape: code, message, request id (and details when useful)."""
-    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id_of(request)}
-    if details:
-        body["details"] = details
-    return JSONResponse(body, status_code=status)
-
-
-def request_id_of(request: Request) -> str:
-    """The request id set by the middleware (or a fresh one)."""
-    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
 # --------------------------------------------------------------------------------------------------
@@ -208,7 +346,7 @@ class VideoInfo(BaseModel):
 
 
 class JobRecord(BaseModel):
-    """A job as stored in ``<work_dir>/jobs/<id>/job.json`` and returned by the API."""
+    """A job as stored in ``<work_dir>/jobs/<id>/job.json``; ``public`` turns it into the shared job view."""
 
     id: str
     status: JobStatus
@@ -218,17 +356,9 @@ class JobRecord(BaseModel):
     started_at: float | None = None
     finished_at: float | None = None
     params: JobParams
-    progress: dict[str, int] = Field(default_factory=lambda: {"step": 0, "total": 0})
+    progress: dict[str, int] | None = None  # {step, total} once the job runs
     error: JobError | None = None
     video: VideoInfo | None = None
-
-
-class JobPublic(JobRecord):
-    """``GET /v1/jobs/{id}``: the record plus where it stands in the queue and the video URL."""
-
-    job_id: str
-    queue_position: int | None = None
-    video_url: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -539,7 +669,7 @@ def failure_for(exc: BaseException) -> JobError:
         return JobError(code="gpu_out_of_memory", message="the GPU ran out of memory; try fewer frames or offload")
     if isinstance(exc, EncodeError):
         return JobError(code="encode_failed", message="the video could not be encoded")
-    if isinstance(exc, ServiceError):
+    if isinstance(exc, ApiError):
         return JobError(code=exc.code, message=exc.message)
     return JobError(code="inference_failed", message="video generation failed; see the server log")
 
@@ -697,40 +827,20 @@ class Worker:
 # --------------------------------------------------------------------------------------------------
 
 
-def gpu_memory(model: LoadedModel | None) -> dict[str, Any] | None:
-    """CUDA memory figures in MiB, or None when the model is not loaded (torch may be mid-import) or on CPU."""
-    if model is None or not model.device.startswith("cuda"):
-        return None
-    import torch
-
-    free, total = torch.cuda.mem_get_info()
-    mib = 1024 * 1024
-    return {"name": torch.cuda.get_device_name(), "total_mib": total // mib, "free_mib": free // mib,
-            "allocated_mib": torch.cuda.memory_allocated() // mib,
-            "reserved_mib": torch.cuda.memory_reserved() // mib,
-            "peak_allocated_mib": torch.cuda.max_memory_allocated() // mib}
-
-
-def health_report(worker: Worker) -> dict[str, Any]:
-    """Model state, device, GPU memory and queue, for ``GET /health``."""
+def health(worker: Worker) -> JSONResponse:
+    """``GET /health`` in the shared shape; ``model`` says which folder and how it is set up."""
     s, model = worker.settings, worker.model
-    state = "ok" if model else ("error" if worker.load_error else "loading")
-    report: dict[str, Any] = {
-        "status": state,
-        "model": {"pipeline": PIPELINE_CLASS, "dir": s.model_dir.name, "loaded": model is not None,
-                  "step_distilled": s.is_step_distilled(), "device": model.device if model else None,
-                  "dtype": model.dtype if model else None, "target_size": model.info.target_size if model else None,
-                  "default_steps": model.info.default_steps if model else None,
-                  "cpu_offload": s.cpu_offload, "vae_tiling": s.vae_tiling,
-                  "attention_backend": s.attention_backend or "default", "compile": s.compile,
-                  "load_seconds": model.load_seconds if model else None},
-        "gpu": gpu_memory(model),
-        "queue": {"length": worker.queue.qsize(), "max": s.max_queue, "running": worker.running},
-        "ffmpeg": shutil.which(s.ffmpeg) is not None,
-    }
-    if worker.load_error:
-        report["error"] = {"code": worker.load_error.code, "message": worker.load_error.message}
-    return report
+    error = {"code": worker.load_error.code, "message": worker.load_error.message} if worker.load_error else None
+    info = {"name": s.model_dir.name, "loaded": model is not None, "pipeline": PIPELINE_CLASS,
+            "step_distilled": s.is_step_distilled(), "dtype": model.dtype if model else None,
+            "target_size": model.info.target_size if model else None,
+            "default_steps": model.info.default_steps if model else None, "cpu_offload": s.cpu_offload,
+            "vae_tiling": s.vae_tiling, "attention_backend": s.attention_backend or "default", "compile": s.compile,
+            "load_seconds": model.load_seconds if model else None}
+    return health_response(server=SERVER, version=VERSION, status="ok" if model else ("error" if error else "loading"),
+                           model=info, device=model.device if model else None, running=int(worker.running is not None),
+                           waiting=worker.queue.qsize(), capacity=s.max_queue, error=error,
+                           ffmpeg=shutil.which(s.ffmpeg) is not None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -738,38 +848,15 @@ def health_report(worker: Worker) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def public(record: JobRecord, worker: Worker) -> JobPublic:
-    """The API view of a record."""
-    url = f"/v1/jobs/{record.id}/video" if record.status == JobStatus.succeeded else None
-    return JobPublic(**record.model_dump(), job_id=record.id, queue_position=worker.queue_position(record),
-                     video_url=url)
-
-
-def install_handlers(app: FastAPI) -> None:
-    """Request ids and the error body for every failure."""
-
-    @app.middleware("http")
-    async def add_request_id(request: Request, call_next):
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
-
-    @app.exception_handler(ServiceError)
-    async def on_service_error(request: Request, exc: ServiceError):
-        return error_response(request, status=exc.status, code=exc.code, message=exc.message, details=exc.details)
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation_error(request: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        return error_response(request, status=422, code="invalid_request", message="the request body is invalid",
-                              details={"errors": errors})
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception):
-        logger.error("unhandled error (request %s)", request_id_of(request), exc_info=exc)
-        return error_response(request, status=500, code="internal_error", message="internal error")
+def public(record: JobRecord, worker: Worker) -> dict[str, Any]:
+    """The shared job view of a record; ``params`` and ``request_id`` are this server's extras."""
+    result = None
+    if record.status == JobStatus.succeeded and record.video:
+        result = {"url": f"/v1/jobs/{record.id}/video", **record.video.model_dump()}
+    return job_view(record.id, record.status.value, queue_position=worker.queue_position(record),
+                    progress=record.progress, error=record.error.model_dump() if record.error else None,
+                    created_at=record.created_at, started_at=record.started_at, finished_at=record.finished_at,
+                    result=result, params=record.params.model_dump(), request_id=record.request_id)
 
 
 def install_routes(app: FastAPI) -> None:
@@ -778,46 +865,43 @@ def install_routes(app: FastAPI) -> None:
     def worker_of(request: Request) -> Worker:
         return request.app.state.worker
 
-    @app.post("/v1/jobs", status_code=202, response_model=JobPublic)
-    async def create_job(body: JobCreate, request: Request) -> JobPublic:
+    def record_of(request: Request, job_id: str) -> JobRecord:
+        record = worker_of(request).store.jobs.get(job_id)
+        if record is None:
+            raise job_not_found()
+        return record
+
+    @app.post("/v1/jobs", status_code=202)
+    async def create_job(body: JobCreate, request: Request) -> dict[str, Any]:
         """Validate and queue a job (202), or refuse it (4xx, 429 when the queue is full, 503 while loading)."""
         worker = worker_of(request)
         if worker.model is None:
-            code = "model_unavailable" if worker.load_error else "model_loading"
-            raise ServiceError(code, "the model is not loaded; see GET /health", status=503)
+            raise model_not_ready(failed=worker.load_error is not None)
         checked = await asyncio.to_thread(check_inputs, body, worker.settings, worker.model.info)
         try:
             record = worker.submit(checked, request_id_of(request))
         except QueueFull:
-            raise ServiceError("queue_full", f"{worker.settings.max_queue} jobs are already waiting; retry later",
-                               status=429) from None
+            raise queue_full(worker.settings.max_queue, worker.settings.retry_after_s) from None
         return public(record, worker)
 
-    @app.get("/v1/jobs/{job_id}", response_model=JobPublic)
-    async def read_job(job_id: str, request: Request) -> JobPublic:
-        """A job's status, progress, error or video."""
-        worker = worker_of(request)
-        record = worker.store.jobs.get(job_id)
-        if record is None:
-            raise ServiceError("job_not_found", f"no job {job_id[:64]!r}", status=404)
-        return public(record, worker)
+    @app.get("/v1/jobs/{job_id}")
+    async def read_job(job_id: str, request: Request) -> dict[str, Any]:
+        """A job's status, queue position, progress, error or result."""
+        return public(record_of(request, job_id), worker_of(request))
 
     @app.get("/v1/jobs/{job_id}/video")
     async def read_job_video(job_id: str, request: Request) -> FileResponse:
         """The MP4 of a succeeded job."""
-        worker = worker_of(request)
-        record = worker.store.jobs.get(job_id)
-        if record is None:
-            raise ServiceError("job_not_found", f"no job {job_id[:64]!r}", status=404)
-        path = worker.store.video_path(job_id)
+        record = record_of(request, job_id)
+        path = worker_of(request).store.video_path(job_id)
         if record.status != JobStatus.succeeded or not path.is_file():
-            raise ServiceError("video_not_ready", f"the job is {record.status.value}", status=409)
+            raise result_not_ready(record.status.value, record.error.model_dump() if record.error else None)
         return FileResponse(path, media_type="video/mp4", filename=f"{job_id}.mp4")
 
     @app.get("/health")
-    async def read_health(request: Request) -> dict[str, Any]:
-        """Model, device, GPU memory and queue."""
-        return health_report(worker_of(request))
+    async def read_health(request: Request) -> JSONResponse:
+        """Model, device, GPU memory and queue (200 when the model is loaded, else 503)."""
+        return health(worker_of(request))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -840,8 +924,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    app = FastAPI(title="HunyuanVideo-1.5 I2V server", version="1.0.0", lifespan=lifespan)
-    install_handlers(app)
+    app = FastAPI(title="HunyuanVideo-1.5 I2V server", version=VERSION, lifespan=lifespan)
+    install_contract(app)
     install_routes(app)
     return app
 

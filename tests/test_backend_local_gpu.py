@@ -235,14 +235,18 @@ def load_server(folder: str):
     return import_by_path(f"{folder.replace('-', '_').replace('.', '_')}_contract", REPO / folder / "api.py")
 
 
-def test_hunyuan_double_has_the_servers_request_and_job_fields() -> None:
+def test_hunyuan_double_has_the_servers_request_and_job_fields(tmp_path: Path) -> None:
     server = load_server("HunyuanVideo-1.5")
     assert hy_double.JobCreate.model_fields.keys() == server.JobCreate.model_fields.keys()
-    job = HunyuanDouble(Path("/nonexistent"))
-    job.jobs["j"] = {"id": "j", "status": "queued", "seq": 1, "request_id": "r", "created_at": 0.0,
-                     "started_at": None, "finished_at": None, "params": {}, "progress": {}, "error": None,
-                     "video": None}
-    assert job.public("j").keys() == server.JobPublic.model_fields.keys()
+    double = HunyuanDouble(tmp_path)
+    double.jobs["j"] = {"job_id": "j", "status": "queued", "created_at": 0.0, "started_at": None,
+                        "finished_at": None, "progress": None, "error": None, "result": None, "params": {},
+                        "request_id": "r"}
+    params = server.JobParams(prompt="p", negative_prompt="", num_frames=5, steps=2, seed=1, height=32, width=32,
+                              guidance_scale=1.0)
+    record = server.JobRecord(id="j", status="queued", seq=1, request_id="r", created_at=0.0, params=params)
+    worker = server.Worker(server.Settings(model_dir=tmp_path, work_dir=tmp_path), server.JobStore(tmp_path))
+    assert double.public("j").keys() == server.public(record, worker).keys()
     assert server.JobParams.model_fields.keys() == {"prompt", "negative_prompt", "num_frames", "steps", "seed",
                                                      "height", "width", "guidance_scale"}
 

@@ -154,9 +154,11 @@ def test_tts_refuses_bad_input_with_a_code(espeak_server: ScriptServer, body: di
 def test_health_reports_engine_queue_and_sample_rate(espeak_server: ScriptServer) -> None:
     with espeak_server.client() as client:
         health = client.get("/health").json()
-    assert health["status"] == "ok" and health["engine"] == "espeak" and health["model_loaded"] is True
-    assert health["sample_rate"] == 22050 and health["speakers"] == 5
-    assert health["queue"] == {"running": 0, "waiting": 0, "max_waiting": 8}
+    model = health["model"]
+    assert health["status"] == "ok" and model["engine"] == "espeak" and model["loaded"] is True
+    assert model["sample_rate"] == 22050 and model["speakers"] == 5
+    assert health["queue"] == {"running": 0, "waiting": 0, "capacity": 8}
+    assert health["device"] == "cpu" and health["gpu"] is None
 
 
 # ------------------------------------------------------------------------------------------ CosyVoice engine over HTTP
@@ -167,7 +169,7 @@ def test_cosyvoice_engine_over_http_concatenates_segments_at_the_model_rate(cosy
         health = client.get("/health").json()
         speakers = {s["id"]: s["kind"] for s in client.get("/v1/speakers").json()["speakers"]}
         response = client.post("/v1/tts", json={"text": PARAGRAPH, "speaker": "narrator", "instruct": "用温柔的语气说"})
-    assert health["engine"] == "cosyvoice" and health["model"] == "CosyVoice2-0.5B"
+    assert health["model"]["engine"] == "cosyvoice" and health["model"]["name"] == "CosyVoice2-0.5B"
     assert speakers == {"中文女": "builtin", "英文男": "builtin", "narrator": "zero_shot"}
     assert response.status_code == 200, response.text
     rate, seconds, samples = read_wav(response.content)

@@ -137,15 +137,16 @@ class Server:
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
 
     def wait_loaded(self, timeout_s: float = 90) -> dict:
-        """Poll /health until the model is loaded."""
+        """Poll /health until the model is loaded (200 "ok") or failed to load (503 "error")."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"server exited:\n{self.log_tail()}"
             try:
                 resp = self.client.get("/health")
-                assert resp.status_code == 200, f"/health answered {resp.status_code}:\n{self.log_tail()}"
                 health = resp.json()
-                if health["model"]["loaded"] or health["status"] == "error":
+                expected = 200 if health["status"] == "ok" else 503
+                assert resp.status_code == expected, f"/health answered {resp.status_code}:\n{self.log_tail()}"
+                if health["status"] in ("ok", "error"):
                     return health
             except httpx.TransportError:
                 pass
@@ -217,13 +218,13 @@ def download(srv: Server, job_id: str, dest: Path) -> dict:
 
 def test_health_reports_loaded_model_device_and_queue(server):
     health = server.client.get("/health").json()
-    assert health["status"] == "ok"
+    assert health["status"] == "ok" and health["server"] == "hunyuan-video-1.5" and health["error"] is None
     assert health["model"]["loaded"] is True
     assert health["model"]["pipeline"] == "HunyuanVideo15ImageToVideoPipeline"
-    assert health["model"]["dir"] == "HunyuanVideo-1.5-tiny-i2v"
-    assert health["model"]["device"] == "cpu" and health["model"]["dtype"] == "float32"
+    assert health["model"]["name"] == "HunyuanVideo-1.5-tiny-i2v"
+    assert health["device"] == "cpu" and health["model"]["dtype"] == "float32"
     assert health["gpu"] is None
-    assert health["queue"] == {"length": 0, "max": 1, "running": None}
+    assert health["queue"] == {"running": 0, "waiting": 0, "capacity": 1}
 
 
 def test_job_produces_mp4_with_requested_frames_and_size(server, tmp_path):
@@ -234,7 +235,7 @@ def test_job_produces_mp4_with_requested_frames_and_size(server, tmp_path):
     assert job["status"] == "succeeded", job
     assert job["progress"] == {"step": 3, "total": 3}
     assert (job["params"]["height"], job["params"]["width"]) == (24, 40)  # the image's bucket
-    assert job["video"]["frames"] == 9 and job["video_url"] == f"/v1/jobs/{job_id}/video"
+    assert job["result"]["frames"] == 9 and job["result"]["url"] == f"/v1/jobs/{job_id}/video"
     probe = download(server, job_id, tmp_path / "a.mp4")
     assert probe["codec_name"] == "h264" and probe["pix_fmt"] == "yuv420p"
     assert (probe["width"], probe["height"]) == (40, 24)
@@ -261,10 +262,11 @@ def queue_scenario(server):
     third = server.submit(seed=13)
     queued_view = server.client.get(f"/v1/jobs/{second.json().get('job_id')}").json()
     health = server.client.get("/health").json()
+    running_view = server.client.get(f"/v1/jobs/{first['job_id']}").json()
     done_first = server.wait_job(first["job_id"])
     done_second = server.wait_job(second.json()["job_id"])
     return {"first": done_first, "second_resp": second, "second_queued": queued_view, "second": done_second,
-            "third": third, "health_while_busy": health}
+            "third": third, "health_while_busy": health, "first_while_busy": running_view}
 
 
 def test_second_job_runs_after_the_first(queue_scenario):
@@ -275,8 +277,8 @@ def test_second_job_runs_after_the_first(queue_scenario):
     assert first["status"] == second["status"] == "succeeded"
     assert second["started_at"] >= first["finished_at"]
     assert first["progress"] == {"step": SLOW_STEPS, "total": SLOW_STEPS}
-    busy = queue_scenario["health_while_busy"]["queue"]
-    assert busy["running"] == first["job_id"] and busy["length"] == 1
+    assert queue_scenario["first_while_busy"]["status"] == "running"
+    assert queue_scenario["health_while_busy"]["queue"] == {"running": 1, "waiting": 1, "capacity": 1}
 
 
 def test_full_queue_answers_429(queue_scenario):
@@ -284,6 +286,7 @@ def test_full_queue_answers_429(queue_scenario):
     assert third.status_code == 429
     assert third.json()["code"] == "queue_full"
     assert third.json()["request_id"] == third.headers["x-request-id"]
+    assert int(third.headers["retry-after"]) > 0
 
 
 @pytest.mark.parametrize(("image", "code"), [
@@ -329,6 +332,7 @@ def test_missing_model_folder_reports_error_and_refuses_jobs(tmp_path):
     try:
         health = srv.wait_loaded(timeout_s=30)
         assert health["status"] == "error" and health["model"]["loaded"] is False
+        assert srv.client.get("/health").status_code == 503
         assert health["error"]["code"] == "model_dir_invalid"
         resp = srv.submit()
         assert resp.status_code == 503 and resp.json()["code"] == "model_unavailable"

@@ -198,8 +198,8 @@ def test_health_and_unknown_job(service) -> None:
     with service.client() as client:
         health = client.get("/health").json()
         missing = client.get("/v1/jobs/nope")
-    assert health["engines"] == {"sr": "ffmpeg", "interp": "ffmpeg"} and health["url_input"] is True
-    assert health["queue"]["max_waiting"] == 4
+    assert health["model"]["engines"] == {"sr": "ffmpeg", "interp": "ffmpeg"} and health["url_input"] is True
+    assert health["queue"]["capacity"] == 4 and health["device"] == "cpu"
     assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
 
 

@@ -2,8 +2,9 @@
 
 POST /v1/tts {text, speaker, speed, instruct (aliases: style, instruct_text)} → one 16-bit mono WAV at
 24000 Hz (X-Sample-Rate, X-Audio-Duration, X-Segments, X-Speaker-Cloned, X-Instruct-Applied, X-Speaker);
-422 invalid_request / empty_text / text_too_long / instruct_too_long / unknown_speaker, 429 queue_full,
-411 without Content-Length. GET /v1/speakers, GET /health. Errors are `{code, message, request_id, details?}`.
+422 invalid_request / empty_text / text_too_long / instruct_too_long / unknown_speaker, 429 queue_full with
+Retry-After, 411 without Content-Length. GET /v1/speakers, GET /health (the servers' shared shape). Errors are
+`{code, message, request_id, details?}`.
 
 Scriptable: `queue_full` (next N requests answer 429), `http_errors` (500 internal_error first),
 `garbage` (next N answers are 200 with an error text as the body, the upstream's bug), `hang` (endpoints
@@ -71,7 +72,8 @@ class CosyVoiceDouble(LocalServerDouble):
                            {"speakers": ids})
         if self.queue_full:
             self.queue_full -= 1
-            raise Refused(429, "queue_full", "8 requests are already waiting; retry later")
+            raise Refused(429, "queue_full", "8 requests are already waiting; retry later",
+                          {"capacity": 8, "retry_after_s": 1}, {"Retry-After": "1"})
         self.bodies.append(body.model_dump())
         if self.garbage:
             self.garbage -= 1
@@ -90,9 +92,11 @@ class CosyVoiceDouble(LocalServerDouble):
 
     async def health(self) -> dict[str, Any]:
         await self._enter("health")
-        return {"status": "ok", "engine": "cosyvoice", "model": "CosyVoice2", "model_loaded": True,
-                "sample_rate": SAMPLE_RATE, "speakers": len(SPEAKERS),
-                "queue": {"running": 0, "waiting": 0, "max_waiting": 8}, "gpu": None, "torch_installed": True}
+        model = {"name": "CosyVoice2-0.5B", "loaded": True, "engine": "cosyvoice", "sample_rate": SAMPLE_RATE,
+                 "speakers": len(SPEAKERS)}
+        return {"status": "ok", "server": "cosyvoice", "version": "1.1.0", "model": model, "device": "cuda",
+                "gpu": None, "queue": {"running": 0, "waiting": 0, "capacity": 8}, "error": None,
+                "torch_installed": True}
 
     @property
     def app(self) -> FastAPI:

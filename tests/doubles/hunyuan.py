@@ -3,9 +3,9 @@
 POST /v1/jobs validates like the server (extra fields refused, prompt, 4k+1 frames, steps, seed, guidance,
 a decodable base64 image, both-or-neither size in multiples of 16) and answers 202 with the job; errors are
 `{code, message, request_id, details?}` (422 invalid_request / prompt_empty / num_frames_invalid / …,
-413 image_too_large, 429 queue_full, 503 model_loading, 404 job_not_found, 409 video_not_ready).
+413 image_too_large, 429 queue_full with Retry-After, 503 model_loading, 404 job_not_found, 409 job_not_finished).
 Each GET of a job advances it: queued → running (progress) → succeeded (an MP4 of num_frames at 24 fps in
-the image's bucket size) or failed.
+the image's bucket size, `result.url`) or failed. /health is the servers' shared shape (503 while loading).
 
 Scriptable: `queue_full` (next N submits answer 429), `http_errors[endpoint]` (500 internal_error first),
 `fail_with` ((code, message) the next jobs fail with), `stuck` (running forever), `loading` (model not
@@ -120,13 +120,13 @@ class HunyuanDouble(LocalServerDouble):
         params = check_job(body)
         if self.queue_full:
             self.queue_full -= 1
-            raise Refused(429, "queue_full", "8 jobs are already waiting; retry later")
+            raise Refused(429, "queue_full", "8 requests are already waiting; retry later",
+                          {"capacity": 8, "retry_after_s": 1}, {"Retry-After": "1"})
         self.bodies.append(body.model_dump())
         job_id = uuid.uuid4().hex
-        self.jobs[job_id] = {"id": job_id, "status": "queued", "seq": len(self.jobs) + 1,
-                             "request_id": uuid.uuid4().hex, "created_at": time.time(), "started_at": None,
-                             "finished_at": None, "params": params, "progress": {"step": 0, "total": 0},
-                             "error": None, "video": None}
+        self.jobs[job_id] = {"job_id": job_id, "status": "queued", "created_at": time.time(), "started_at": None,
+                             "finished_at": None, "progress": None, "error": None, "result": None,
+                             "params": params, "request_id": uuid.uuid4().hex}
         return JSONResponse(self.public(job_id), status_code=202)
 
     async def status(self, job_id: str) -> dict[str, Any]:
@@ -138,17 +138,21 @@ class HunyuanDouble(LocalServerDouble):
     async def video(self, job_id: str) -> Response:
         await self._enter("video")
         job = self._job(job_id)
+        if job["status"] == "failed":
+            raise Refused(409, "job_failed", "the job failed; it has no result", {"error": job["error"]})
         if job["status"] != "succeeded":
-            raise Refused(409, "video_not_ready", f"the job is {job['status']}")
+            raise Refused(409, "job_not_finished", f"the job is {job['status']}")
         return Response((self.tmp_dir / f"{job_id}.mp4").read_bytes(), media_type="video/mp4")
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self) -> JSONResponse:
         await self._enter("health")
         state = "loading" if self.loading else "ok"
-        return {"status": state, "model": {"pipeline": "HunyuanVideo15ImageToVideoPipeline",
-                                           "dir": "HunyuanVideo-1.5-Diffusers-480p_i2v", "loaded": not self.loading,
-                                           "device": None if self.loading else "cuda", "target_size": TARGET_SIZE},
-                "gpu": None, "queue": {"length": 0, "max": 8, "running": None}, "ffmpeg": True}
+        model = {"name": "HunyuanVideo-1.5-Diffusers-480p_i2v", "loaded": not self.loading,
+                 "pipeline": "HunyuanVideo15ImageToVideoPipeline", "target_size": TARGET_SIZE}
+        body = {"status": state, "server": "hunyuan-video-1.5", "version": "1.1.0", "model": model,
+                "device": None if self.loading else "cuda", "gpu": None,
+                "queue": {"running": 0, "waiting": 0, "capacity": 8}, "error": None, "ffmpeg": True}
+        return JSONResponse(body, status_code=503 if self.loading else 200)
 
     def _advance(self, job: dict[str, Any]) -> None:
         steps = job["params"]["steps"]
@@ -162,11 +166,11 @@ class HunyuanDouble(LocalServerDouble):
                 self._render(job)
 
     def _render(self, job: dict[str, Any]) -> None:
-        p, path = job["params"], self.tmp_dir / f"{job['id']}.mp4"
+        p, path = job["params"], self.tmp_dir / f"{job['job_id']}.mp4"
         data = make_clip(path, seconds=p["num_frames"] / FPS, width=p["width"], height=p["height"], fps=FPS)
         job.update(status="succeeded", progress={"step": p["steps"], "total": p["steps"]},
-                   video={"frames": p["num_frames"], "height": p["height"], "width": p["width"], "fps": FPS,
-                          "bytes": len(data), "seconds": 1.0})
+                   result={"url": f"/v1/jobs/{job['job_id']}/video", "frames": p["num_frames"], "height": p["height"],
+                           "width": p["width"], "fps": FPS, "bytes": len(data), "seconds": 1.0})
 
     def _job(self, job_id: str) -> dict[str, Any]:
         if job_id not in self.jobs:
@@ -175,9 +179,7 @@ class HunyuanDouble(LocalServerDouble):
 
     def public(self, job_id: str) -> dict[str, Any]:
         job = self.jobs[job_id]
-        position = 1 if job["status"] == "queued" else None
-        url = f"/v1/jobs/{job_id}/video" if job["status"] == "succeeded" else None
-        return {**job, "job_id": job_id, "queue_position": position, "video_url": url}
+        return {**job, "queue_position": 1 if job["status"] == "queued" else None}
 
     @property
     def app(self) -> FastAPI:
@@ -198,8 +200,11 @@ class HunyuanDouble(LocalServerDouble):
 
         @app.exception_handler(RequestValidationError)
         async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-            errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-            return error(request, 422, "invalid_request", "the request body is invalid", {"errors": errors})
+            errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]}
+                      for e in exc.errors()]
+            first = errors[0] if errors else {"field": "body", "problem": "invalid request"}
+            return error(request, 422, "invalid_request", f"{first['field'] or 'body'}: {first['problem']}",
+                         {"errors": errors})
 
         return app
 

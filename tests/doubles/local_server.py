@@ -1,5 +1,6 @@
 """What the doubles of our own model servers (CosyVoice/api.py, HunyuanVideo-1.5/api.py) share: their
-error answer `{code, message, request_id, details?}` and the scripted `internal_error` of any endpoint."""
+error answer `{code, message, request_id, details?}` (headers such as Retry-After included) and the scripted
+`internal_error` of any endpoint."""
 
 from __future__ import annotations
 
@@ -12,18 +13,20 @@ from tests.doubles.serving import RecordedCalls
 
 
 class Refused(Exception):
-    """An error answer of the server: `status` with `{code, message, details?}`."""
+    """An error answer of the server: `status` with `{code, message, details?}` and `headers`."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
+        self.status, self.code, self.message, self.details, self.headers = status, code, message, details, headers
 
 
-def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+def error(request: Request, status: int, code: str, message: str, details: dict | None = None,
+          headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message, "request_id": request.state.request_id}
     if details:
         body["details"] = details
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def answer_refusals(app: FastAPI) -> None:
@@ -31,7 +34,7 @@ def answer_refusals(app: FastAPI) -> None:
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:
-        return error(request, exc.status, exc.code, exc.message, exc.details)
+        return error(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
 class LocalServerDouble(RecordedCalls):

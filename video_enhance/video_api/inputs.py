@@ -14,7 +14,7 @@ import httpx
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ApiError, invalid_request
+from .contract import ApiError, invalid_request
 
 MAX_REDIRECTS = 3
 CHUNK = 1024 * 1024

@@ -1,7 +1,8 @@
 """Jobs and the queue: ONE worker runs one job at a time (one GPU), at most ``max_waiting`` wait (429 beyond).
 
 Jobs live in memory (a restart forgets them; callers resubmit) and their files under ``work_dir/<job_id>/``;
-finished jobs are dropped after ``ttl_s`` or when more than ``keep`` have piled up.
+finished jobs are dropped after ``ttl_s`` or when more than ``keep`` have piled up. ``JobQueue.view`` is the shared
+job view (``contract.job_view``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
+from .contract import job_view
 from .errors import EnhanceError
 from .media import kill_active
 from .pipeline import EnhanceResult, EnhanceSpec
@@ -39,6 +42,8 @@ class Job:
     dir: Path
     status: JobStatus = JobStatus.QUEUED
     stage: str = "queued"
+    seq: int = 0  #: submission order (FIFO)
+    progress: dict[str, int] | None = None  #: {step, total}: pipeline steps done, of all (the encode included)
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -54,14 +59,13 @@ class Job:
     def output(self) -> Path:
         return self.dir / "output.mp4"
 
-    def public(self) -> dict:
-        """The job as ``GET /v1/jobs/{id}`` shows it."""
-        view = {"job_id": self.id, "status": self.status.value, "stage": self.stage, "scale": self.spec.scale,
-                "multi": self.spec.multi, "created_at": self.created_at, "started_at": self.started_at,
-                "finished_at": self.finished_at, "error": self.error, "result": None}
-        if self.result is not None:
-            view["result"] = {**asdict(self.result), "url": f"/v1/jobs/{self.id}/result"}
-        return view
+    def public(self, queue_position: int | None) -> dict[str, Any]:
+        """The shared job view; ``stage``, ``scale`` and ``multi`` are this service's extras."""
+        result = None if self.result is None else {"url": f"/v1/jobs/{self.id}/result", **asdict(self.result)}
+        return job_view(self.id, self.status.value, queue_position=queue_position, progress=self.progress,
+                        error=self.error, created_at=self.created_at, started_at=self.started_at,
+                        finished_at=self.finished_at, result=result, stage=self.stage, scale=self.spec.scale,
+                        multi=self.spec.multi)
 
 
 def new_job(spec: EnhanceSpec, work_dir: Path) -> Job:
@@ -88,6 +92,7 @@ class JobQueue:
         self.waiting: asyncio.Queue[Job] = asyncio.Queue()
         self.running: Job | None = None
         self.task: asyncio.Task | None = None
+        self.submitted = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._work(), name="enhance-worker")
@@ -106,12 +111,23 @@ class JobQueue:
         if not self.has_room():
             raise QueueFull
         self.prune()
+        self.submitted += 1
+        job.seq = self.submitted
         self.jobs[job.id] = job
         self.waiting.put_nowait(job)
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """A job that has not expired."""
+        self.prune()
         return self.jobs.get(job_id)
+
+    def view(self, job: Job) -> dict[str, Any]:
+        """The job with its place in the queue (1 = next to run)."""
+        position = None
+        if job.status is JobStatus.QUEUED:
+            position = 1 + sum(1 for j in self.jobs.values() if j.status is JobStatus.QUEUED and j.seq < job.seq)
+        return job.public(position)
 
     def forget(self, job: Job) -> None:
         """Drop a finished job and its files."""

@@ -67,8 +67,11 @@ def plan(spec: EnhanceSpec, engines: EngineSet) -> list[tuple[Step, Engine, int]
 
 
 def enhance(src: Path, out: Path, spec: EnhanceSpec, *, engines: EngineSet, settings: Settings, work: Path,
-            on_stage: Callable[[str], None] = lambda _: None) -> EnhanceResult:
-    """Enhance ``src`` into ``out`` (H.264 + AAC MP4, original audio); raise ``EnhanceError`` on failure."""
+            on_stage: Callable[[str, int, int], None] = lambda *_: None) -> EnhanceResult:
+    """Enhance ``src`` into ``out`` (H.264 + AAC MP4, original audio); raise ``EnhanceError`` on failure.
+
+    ``on_stage(stage, done, total)`` is called as each step starts: its name (``sr:flashvsr``, ``encode`` ...), how
+    many steps are done, and how many there are (the planned engine steps plus the final encode)."""
     started = time.monotonic()
     # 1. probe the input
     info = probe(src)
@@ -77,8 +80,9 @@ def enhance(src: Path, out: Path, spec: EnhanceSpec, *, engines: EngineSet, sett
     current, filters = src, []
     used, degraded = {"sr": "none", "interp": "none"}, False
     # 3. run the GPU engines (video file in, video file out); collect the FFmpeg filters
-    for step, engine, factor in plan(spec, engines):
-        on_stage(f"{step}:{engine.name}")
+    steps = plan(spec, engines)
+    for done, (step, engine, factor) in enumerate(steps):
+        on_stage(f"{step}:{engine.name}", done, len(steps) + 1)
         step_info = probe(current) if current != src else info
         if engine.gpu:
             current, engine, failed = run_file_step(step, engine, factor, current, step_info, engines, work, settings)
@@ -87,7 +91,7 @@ def enhance(src: Path, out: Path, spec: EnhanceSpec, *, engines: EngineSet, sett
             filters.append(engine.filter(factor=factor, info=step_info))
         used[step] = engine.name
     # 4. one final encode: pending filters, constant fps, the source's audio, the source's length
-    on_stage("encode")
+    on_stage("encode", len(steps), len(steps) + 1)
     run_ffmpeg(final_encode_args(video_in=current, audio_src=src, out=out, filters=filters, fps=info.fps * spec.multi,
                                  duration_s=info.duration_s, has_audio=info.has_audio, crf=settings.crf,
                                  preset=settings.preset, audio_bitrate=settings.audio_bitrate),

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     # Queue: one job on the GPU at a time, a bounded number waiting (429 beyond it)
     max_queue: int = Field(4, ge=0)
+    retry_after_s: int = Field(30, ge=1)  # Retry-After of a 429 queue_full
     job_timeout_s: float = 3600.0
     keep_jobs: int = 50
     job_ttl_s: float = 3600.0

@@ -2,9 +2,9 @@
 
   POST /v1/jobs                {image (base64), prompt, negative_prompt, num_frames (4k+1), steps?, seed}
                                → 202 {job_id, status, …}; 429 queue_full; 503 model_loading; 422 invalid input
-  GET  /v1/jobs/{id}           queued / running (progress) / succeeded (video_url) / failed (error.code, .message)
+  GET  /v1/jobs/{id}           queued / running (progress) / succeeded (result.url) / failed (error.code, .message)
   GET  /v1/jobs/{id}/video     the MP4 (24 fps)
-  GET  /health                 status ok | loading | error
+  GET  /health                 status ok (200) | loading | error (503), model.name, device, error
 """
 
 from __future__ import annotations
@@ -78,14 +78,15 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
         return self.cfg.JOB_TIMEOUT_S
 
     async def ready(self) -> Readiness:
-        """Ready when /health says the model is loaded."""
+        """Ready when /health says the model is loaded (it answers 503 with the same report while it is not)."""
         try:
-            health = raise_for_error(NAME, await self._client.get("/health")).json()
+            response = await self._client.get("/health")
+            health = (response if response.status_code == 503 else raise_for_error(NAME, response)).json()
         except (httpx.HTTPError, TerminalBackendError, TransientBackendError, ValueError) as exc:
             return Readiness(ready=False, detail=f"{self.cfg.BASE_URL}/health: {describe(exc)}")
         model = health.get("model") or {}
         if health.get("status") == "ok":
-            return Readiness(ready=True, detail=f"{model.get('dir', 'model')} loaded on {model.get('device')}")
+            return Readiness(ready=True, detail=f"{model.get('name', 'model')} loaded on {health.get('device')}")
         error = health.get("error") or {}
         return Readiness(ready=False, detail=error.get("message") or f"model {health.get('status', 'unknown')}")
 

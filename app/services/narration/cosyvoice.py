@@ -3,7 +3,7 @@
   POST /v1/tts      {text, speaker, speed, instruct?} → audio/wav (16-bit mono); 422 {code, message} for input
                     it refuses (unknown_speaker, empty_text, …), 429 queue_full, 500 internal_error
   GET  /v1/speakers {engine, default_speaker, speakers: [{id, kind, …}]}
-  GET  /health      {status: "ok", engine, model, sample_rate, …}
+  GET  /health      {status: "ok", model: {name, engine, sample_rate, …}, …} (503 when not ok)
 The answer is checked to be a real, non-empty WAV before it is written: the upstream client wrote
 error bodies to disk as audio.
 """
@@ -91,7 +91,8 @@ class CosyVoiceSpeaker:
     async def ready(self) -> Readiness:
         """Ready when /health is ok and the configured speaker (if any) is one the server has."""
         try:
-            health = raise_for_error(NAME, await self._client.get("/health")).json()
+            response = await self._client.get("/health")
+            health = (response if response.status_code == 503 else raise_for_error(NAME, response)).json()
             listed = raise_for_error(NAME, await self._client.get("/v1/speakers")).json()
         except (httpx.HTTPError, TerminalBackendError, TransientBackendError, ValueError) as exc:
             return Readiness(ready=False, detail=f"{self.cfg.BASE_URL}: {describe(exc)}")
@@ -101,7 +102,8 @@ class CosyVoiceSpeaker:
         if self.cfg.SPEAKER and self.cfg.SPEAKER not in ids:
             return Readiness(ready=False, detail=f"speaker {self.cfg.SPEAKER!r} unknown; known: {', '.join(ids)}")
         speaker = self.cfg.SPEAKER or listed.get("default_speaker", "")
-        return Readiness(ready=True, detail=f"{health.get('model')} at {health.get('sample_rate')} Hz, "
+        model = health.get("model") or {}
+        return Readiness(ready=True, detail=f"{model.get('name')} at {model.get('sample_rate')} Hz, "
                                             f"speaker {speaker!r}")
 
     async def _post(self, body: dict[str, Any]) -> bytes:
