@@ -9,12 +9,13 @@ the chain (by default the embedded one) takes over and the shot records that it 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings.base import CallPolicy
@@ -38,6 +39,14 @@ def http_status_error(backend: str, status: int, message: str, code: str | None 
 
 
 
+def backoff_s(attempts: int, *, base_s: float, max_s: float) -> float:
+    """The wait after `attempts` failures: exponential from `base_s`, capped at `max_s`, with ±20% jitter.
+
+    The one backoff of the service: backend retries (through tenacity) and callback redelivery use it."""
+    delay = min(base_s * 2.0 ** max(attempts - 1, 0), max_s)
+    return delay * random.uniform(0.8, 1.2)
+
+
 class PolicedCaller:
     """Applies a CallPolicy to calls of one backend instance."""
 
@@ -50,7 +59,8 @@ class PolicedCaller:
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.policy.retries + 1),
-            wait=wait_exponential_jitter(initial=self.policy.backoff_base_s, max=self.policy.backoff_max_s),
+            wait=lambda state: backoff_s(state.attempt_number, base_s=self.policy.backoff_base_s,
+                                         max_s=self.policy.backoff_max_s),
             reraise=True,
         )
         async with self._slots:

@@ -9,7 +9,6 @@ is deleted once the receiver answered 2xx. After CALLBACK_MAX_ATTEMPTS failures 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 
 from app.core.settings import Settings
 from app.models.events import CallbackEvent
+from app.services.backend import backoff_s
 from app.services.callbacks import signing
 from app.state.atomic import atomic_write_json, read_json
 
@@ -30,11 +30,6 @@ class PendingDelivery(BaseModel):
     next_attempt_at: float = 0.0
     last_error: str | None = None
 
-
-def retry_delay(attempts: int, *, base_s: float, max_s: float) -> float:
-    """Exponential backoff with ±20% jitter after `attempts` failures."""
-    delay = min(base_s * 2.0 ** max(attempts - 1, 0), max_s)
-    return delay * random.uniform(0.8, 1.2)
 
 
 class Outbox:
@@ -126,7 +121,7 @@ class Outbox:
                          event.event_id, event.operation_id, pending.attempts, error)
             await asyncio.to_thread(self._move_to_dead, path, pending)
             return time.time()
-        delay = retry_delay(pending.attempts, base_s=self.settings.callbacks.CALLBACK_RETRY_BASE_S,
+        delay = backoff_s(pending.attempts, base_s=self.settings.callbacks.CALLBACK_RETRY_BASE_S,
                             max_s=self.settings.callbacks.CALLBACK_RETRY_MAX_S)
         pending.next_attempt_at = time.time() + delay
         logger.warning("callback {} ({}) failed: {}; retry {} in {:.1f}s",
