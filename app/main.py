@@ -1,48 +1,65 @@
-"""App factory and lifespan: build backends, resume unfinished work, run the callback outbox."""
+"""App factory and lifespan: build backends, clean up after a killed predecessor, resume unfinished work,
+run the callback outbox — every background task supervised."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
+from app.api.media import PublishedMedia
 from app.api.presenter import Presenter
 from app.api.routes import router
 from app.core.logging import configure_logging
 from app.core.settings import Settings
+from app.services import ffmpeg
+from app.services.callbacks.outbox import COMPONENT as OUTBOX
 from app.services.callbacks.outbox import Outbox
+from app.services.health import Health, supervise
 from app.services.pipeline.admission import Admission
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.runner import JobRunner
-from app.services.publish.local import media_dir
+from app.services.publish.local import media_dir, media_signer
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
 from app.state.store import StateStore
+from app.state.sweep import sweep_leftovers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.server.LOG_LEVEL)
     providers = build_providers(settings)  # fails fast on a misnamed backend
-    store = StateStore(settings.state.DATA_DIR)
+    store = StateStore(settings.state.DATA_DIR, io_threads=settings.work.STATE_IO_THREADS)
+    health = Health()
+    data_dir = settings.state.DATA_DIR
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        outbox = Outbox(settings)
+        _watch_event_loop(settings.work.LOOP_BLOCK_LIMIT_S)
+        run_dir = data_dir / "run" / "ffmpeg"
+        killed = await asyncio.to_thread(ffmpeg.kill_orphans, run_dir)
+        swept = await asyncio.to_thread(sweep_leftovers, data_dir)
+        if killed or swept:
+            logger.warning("start-up clean-up: killed {} orphan FFmpeg groups, removed {} temp entries",
+                           killed, len(swept))
+        ffmpeg.configure(run_dir, settings.work.FFMPEG_MAX_PROCESSES)
+        outbox = Outbox(settings, health=health)
         ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox)
         presenter = Presenter(providers.publish, settings)
-        runner = JobRunner(ctx, presenter.result)
+        runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
-        outbox_task = asyncio.create_task(outbox.run(), name="outbox")
+        outbox_task = asyncio.create_task(supervise(OUTBOX, outbox.run, health), name="outbox")
+        runner.start()
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
         try:
@@ -53,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(outbox_task, return_exceptions=True)
             await outbox.aclose()
             await providers.aclose()
+            store.close()
 
     app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
@@ -62,20 +80,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     published = media_dir(settings)
     published.mkdir(parents=True, exist_ok=True)
-    app.mount("/media", StaticFiles(directory=published), name="media")
+    app.mount("/media", PublishedMedia(published, media_signer(settings)), name="media")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Something is not ready: see not_ready"}})
     async def readyz() -> JSONResponse:
-        """Readiness of every configured backend; 503 naming the ones that are not ready."""
-        report = await readiness_report(providers)
+        """Readiness of every configured backend, of the background machinery (degraded while a part
+        fails) and of the data folder (writable, free space); 503 naming what is not ready."""
+        report = await readiness_report(providers, health, data_dir, settings.work.MIN_FREE_DISK_MB)
+        report["work"] = app.state.runner.load() if hasattr(app.state, "runner") else None
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     return app
+
+
+def _watch_event_loop(limit_s: float) -> None:
+    """With a limit, asyncio's debug mode reports every callback that held the loop longer: an error here."""
+    if limit_s <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = limit_s
+
+    class Blocked(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "took" in record.getMessage():
+                logger.error("event loop blocked: {}", record.getMessage())
+
+    logging.getLogger("asyncio").addHandler(Blocked(level=logging.WARNING))
 
 
 def serve(settings: Settings | None = None) -> None:

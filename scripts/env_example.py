@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pydantic import SecretStr
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def field_comments(cls: type[BaseSettings]) -> dict[str, list[str]]:
 
 
 def default_text(value: object) -> str:
-    if value is None or isinstance(value, SecretStr) or value == []:
+    if value is None or isinstance(value, SecretStr) or value == [] or value is PydanticUndefined:
         return ""
     if isinstance(value, bool):
         return str(value).lower()

@@ -62,9 +62,11 @@ async def service(data_dir: Path, **settings: Any) -> AsyncIterator[Service]:
     presenter = Presenter(providers.publish, config)
     runner = JobRunner(PipelineContext(settings=config, store=store, providers=providers, outbox=outbox),
                        presenter.result)
+    runner.start()
     try:
         yield Service(config, store, Admission(store, runner, config), runner, presenter)
     finally:
         await runner.shutdown()
         await outbox.aclose()
         await providers.aclose()
+        store.close()

@@ -25,3 +25,19 @@ def stream_duration(path: Path, kind: str) -> float:
                          check=True, capture_output=True, text=True).stdout
     packets = json.loads(out).get("packets", [])
     return max(float(p["pts_time"]) + float(p.get("duration_time", 0)) for p in packets if "pts_time" in p)
+
+
+def image_facts(source: object) -> tuple[str | None, tuple[int, int]]:
+    """(format, size) of an image file or stream, closing it again."""
+    from PIL import Image
+
+    with Image.open(source) as image:  # type: ignore[arg-type]
+        return image.format, image.size
+
+
+def rgb_image(source: object) -> object:
+    """An image loaded as RGB, its file closed."""
+    from PIL import Image
+
+    with Image.open(source) as image:  # type: ignore[arg-type]
+        return image.convert("RGB")

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import httpx
-from PIL import Image, ImageChops
+from PIL import ImageChops
 
-from tests.media import probe, stream, stream_duration
+from tests.media import image_facts, probe, rgb_image, stream, stream_duration
 from tests.server import wait_for
 
 CREATE = {"operation_id": "op-001", "story_id": "story-001", "user_id": "u-001", "display_name": "温馨短片",
@@ -45,8 +45,7 @@ def test_create_regenerate_render_over_http(start_service, tmp_path):
         assert [s["id"] for s in shots] == [f"shot_{i:02d}" for i in range(1, len(shots) + 1)]
         for shot in shots:
             png = download(client, shot["image_url"], tmp_path / f"{shot['id']}.png")
-            assert Image.open(png).format == "PNG"
-            assert Image.open(png).size == (1280, 720)
+            assert image_facts(png) == ("PNG", (1280, 720))
         before = {s["id"]: client.get(s["image_url"]).content for s in shots}
 
         assert client.post("/api/v1/shot/regenerate", json=REGENERATE).status_code == 202
@@ -92,6 +91,5 @@ def test_create_regenerate_render_over_http(start_service, tmp_path):
 def _pixels_differ(old: bytes, new: bytes, tmp_path: Path) -> bool:
     (tmp_path / "a.png").write_bytes(old)
     (tmp_path / "b.png").write_bytes(new)
-    diff = ImageChops.difference(Image.open(tmp_path / "a.png").convert("RGB"),
-                                 Image.open(tmp_path / "b.png").convert("RGB"))
+    diff = ImageChops.difference(rgb_image(tmp_path / "a.png"), rgb_image(tmp_path / "b.png"))
     return diff.getbbox() is not None

@@ -1,16 +1,22 @@
-"""Dependencies the routers declare: the app's services and the API-key check."""
+"""Dependencies the routers declare: the app's services, the API-key check and the caller's identity."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Annotated, cast
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.presenter import Presenter
-from app.core.errors import Unauthorized
+from app.core.errors import Conflict, Unauthorized
+from app.core.ids import Identifier
 from app.services.pipeline.admission import Admission
+from app.services.pipeline.runner import JobRunner
 from app.state.store import StateStore
+
+#: The OpenAPI security scheme; the check itself is ours (a stable error body, constant-time compare).
+bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API_KEY>` when API_KEY is set")
 
 
 def get_admission(request: Request) -> Admission:
@@ -25,15 +31,31 @@ def get_presenter(request: Request) -> Presenter:
     return cast(Presenter, request.app.state.presenter)
 
 
-def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+def get_runner(request: Request) -> JobRunner:
+    return cast(JobRunner, request.app.state.runner)
+
+
+def require_api_key(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None) -> None:
+    """With API_KEY set, `Authorization: Bearer <key>` (scheme in any case, RFC 7235) is required."""
     expected = request.app.state.settings.server.API_KEY
     if expected is None:
         return
-    token = (authorization or "").removeprefix("Bearer ").strip()
+    token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else ""
     if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
         raise Unauthorized("unauthorized", "a valid 'Authorization: Bearer <API_KEY>' header is required")
+
+
+def caller(user_id: Annotated[Identifier | None, Query(description="When given, must own the resource")] = None,
+           x_user_id: Annotated[Identifier | None, Header(alias="X-User-Id")] = None) -> str | None:
+    """Who asks: the `X-User-Id` header or the `user_id` query (both given: they must agree)."""
+    if user_id and x_user_id and user_id != x_user_id:
+        raise Conflict("user_id_mismatch", "the X-User-Id header and the user_id query name different users")
+    return x_user_id or user_id
 
 
 AdmissionDep = Annotated[Admission, Depends(get_admission)]
 StoreDep = Annotated[StateStore, Depends(get_store)]
 PresenterDep = Annotated[Presenter, Depends(get_presenter)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+CallerDep = Annotated[str | None, Depends(caller)]

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import ApiError
+from app.core.errors import ApiError, TooManyRequests, storage_error
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+#: Answers any /api/v1 route may give, for the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "API_KEY is set and the bearer token is missing or wrong"},
+    422: {"model": ErrorBody, "description": "invalid_request (details.errors) or another input code"},
+    500: {"model": ErrorBody, "description": "internal_error"},
+}
 
 
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -26,10 +46,15 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
+    return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))  # e.g. Allow on a 405
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    disk = storage_error(exc) if isinstance(exc, OSError) else None
+    if disk is not None:
+        logger.error("request refused: {} ({})", disk.code, exc)
+        return JSONResponse(disk.body(), status_code=disk.status_code)
     logger.opt(exception=exc).error("unhandled error")
     return JSONResponse({"code": "internal_error", "message": "internal error"}, status_code=500)
 

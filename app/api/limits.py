@@ -1,14 +1,14 @@
-"""Request-size limit, enforced while the body streams in (Content-Length is only a hint)."""
+"""Request-size limit, enforced while the body streams in (Content-Length is only a hint).
+
+A body that grows past the limit (declared or chunked) is answered 413 `payload_too_large`: the app
+is told the client went away, so it stops reading, and whatever it would answer is dropped.
+"""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -25,27 +25,35 @@ class BodySizeLimit:
             await self._reject(send)
             return
         received = 0
+        too_large = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if too_large and not started:
+                return  # the app's answer to a body it never got whole: ours (413) goes instead
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps({"code": "payload_too_large",

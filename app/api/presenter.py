@@ -87,7 +87,7 @@ class Presenter:
             "degraded_shots": degraded_shots(story),
         }
 
-    def operation(self, op: Operation, story: Story | None) -> dict[str, Any]:
+    def operation(self, op: Operation, story: Story | None, *, queue_position: int | None = None) -> dict[str, Any]:
         return {
             "operation_id": op.operation_id,
             "type": op.type,
@@ -95,6 +95,7 @@ class Presenter:
             "story_id": op.story_id,
             "stage": op.progress.stage,
             "progress": op.progress.view(),
+            "queue_position": queue_position,
             "error": op.error.model_dump() if op.error else None,
             "result": self.result(op, story),
             "created_at": op.created_at.isoformat(),

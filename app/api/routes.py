@@ -2,81 +2,102 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AdmissionDep, PresenterDep, StoreDep, require_api_key
+from app.api.deps import AdmissionDep, CallerDep, PresenterDep, RunnerDep, StoreDep, require_api_key
+from app.api.errors import ERRORS, ErrorBody
 from app.core.errors import Conflict, NotFound
 from app.core.ids import Identifier
+from app.models.operation import Operation
 from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
+from app.state.store import StateStore
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], responses=ERRORS)
 
-ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted: the operation, queued"},
-            200: {"description": "The same operation_id and body were sent before"}}
-UserId = Annotated[Identifier | None, Query(description="When given, must own the story")]
-UserHeader = Annotated[Identifier | None, Header(alias="X-User-Id")]
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted: the operation, queued"},
+    200: {"description": "The same operation_id and body were sent before"},
+    409: {"model": ErrorBody, "description": "operation_id reused with another body, story taken, precondition"},
+    413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES"},
+    429: {"model": ErrorBody, "description": "The work queue is full; see Retry-After"},
+    503: {"model": ErrorBody, "description": "storage_unwritable: the data folder cannot be written"},
+    507: {"model": ErrorBody, "description": "storage_full: no space left for the service's data"},
+}
+READ: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown, or another user's"},
+    409: {"model": ErrorBody, "description": "X-User-Id and user_id disagree"},
+}
 
 
 async def _accept(request: OperationRequest, admission: AdmissionDep, presenter: PresenterDep,
-                  store: StoreDep) -> JSONResponse:
+                  store: StoreDep, runner: RunnerDep) -> JSONResponse:
     op, created = await admission.admit(request)
     story = await store.get_story(op.story_id)
-    return JSONResponse(presenter.operation(op, story), status_code=202 if created else 200)
+    view = presenter.operation(op, story, queue_position=runner.queue_position(op.operation_id))
+    return JSONResponse(view, status_code=202 if created else 200)
 
 
 @router.post("/storyboard/create", status_code=202, responses=ACCEPTED)
 async def create_storyboard(body: CreateStoryboardRequest, admission: AdmissionDep, presenter: PresenterDep,
-                            store: StoreDep) -> JSONResponse:
+                            store: StoreDep, runner: RunnerDep) -> JSONResponse:
     """Plan a storyboard from a script and draw every shot's keyframe."""
-    return await _accept(body, admission, presenter, store)
+    return await _accept(body, admission, presenter, store, runner)
 
 
 @router.post("/shot/regenerate", status_code=202, responses=ACCEPTED)
 async def regenerate_shot(body: RegenerateShotRequest, admission: AdmissionDep, presenter: PresenterDep,
-                          store: StoreDep) -> JSONResponse:
+                          store: StoreDep, runner: RunnerDep) -> JSONResponse:
     """Apply an edit to one shot and draw a new keyframe version."""
-    return await _accept(body, admission, presenter, store)
+    return await _accept(body, admission, presenter, store, runner)
 
 
 @router.post("/video/render", status_code=202, responses=ACCEPTED)
 async def render_video(body: RenderVideoRequest, admission: AdmissionDep, presenter: PresenterDep,
-                       store: StoreDep) -> JSONResponse:
+                       store: StoreDep, runner: RunnerDep) -> JSONResponse:
     """Narrate, animate and compose the story into one MP4."""
-    return await _accept(body, admission, presenter, store)
+    return await _accept(body, admission, presenter, store, runner)
 
 
-@router.get("/operations/{operation_id}")
-async def read_operation(operation_id: Identifier, store: StoreDep, presenter: PresenterDep,
-                         user_id: UserId = None, x_user_id: UserHeader = None) -> dict[str, Any]:
-    """Status, progress, error and result of an operation."""
+async def _owned_operation(store: StateStore, operation_id: str, user: str | None) -> Operation:
     op = await store.get_operation(operation_id)
-    if op is None or (user_id or x_user_id or op.user_id) != op.user_id:
+    if op is None or (user or op.user_id) != op.user_id:
         raise NotFound("operation_not_found", f"operation {operation_id} does not exist")
-    return presenter.operation(op, await store.get_story(op.story_id))
+    return op
 
 
-@router.post("/operations/{operation_id}/cancel")
-async def cancel_operation(operation_id: Identifier, request: Request, store: StoreDep,
-                           presenter: PresenterDep) -> dict[str, Any]:
-    """Cancel a queued or running operation; finished work (shots done so far) is kept."""
-    op = await store.get_operation(operation_id)
-    if op is None:
-        raise NotFound("operation_not_found", f"operation {operation_id} does not exist")
+@router.get("/operations/{operation_id}", responses=READ)
+async def read_operation(operation_id: Identifier, store: StoreDep, presenter: PresenterDep, runner: RunnerDep,
+                         user: CallerDep) -> dict[str, Any]:
+    """Status, progress (with the place in the queue while waiting), error and result of an operation."""
+    op = await _owned_operation(store, operation_id, user)
+    return presenter.operation(op, await store.get_story(op.story_id),
+                               queue_position=runner.queue_position(operation_id))
+
+
+@router.post("/operations/{operation_id}/cancel", responses=READ)
+async def cancel_operation(operation_id: Identifier, store: StoreDep, presenter: PresenterDep, runner: RunnerDep,
+                           user: CallerDep) -> dict[str, Any]:
+    """Cancel a queued or running operation; finished work (shots done so far) is kept.
+
+    409 `operation_finished` when it already ended; 409 `operation_not_cancellable` when it is neither
+    waiting nor running in this service (it resumes at the next start and can be cancelled then)."""
+    op = await _owned_operation(store, operation_id, user)
     if op.status.terminal:
         raise Conflict("operation_finished", f"operation {operation_id} already {op.status}")
-    await request.app.state.runner.cancel(operation_id)
+    if not await runner.cancel(operation_id):
+        raise Conflict("operation_not_cancellable", f"operation {operation_id} is not queued or running here")
     op = await store.get_operation(operation_id) or op
     return presenter.operation(op, await store.get_story(op.story_id))
 
 
-@router.get("/stories/{story_id}")
+@router.get("/stories/{story_id}", responses=READ)
 async def read_story(story_id: Identifier, store: StoreDep, presenter: PresenterDep,
-                     user_id: UserId = None, x_user_id: UserHeader = None) -> dict[str, Any]:
+                     user: CallerDep) -> dict[str, Any]:
     """The storyboard: characters, shots with their asset URLs, and the final video."""
     story = await store.get_story(story_id)
-    if story is None or (user_id or x_user_id or story.user_id) != story.user_id:
+    if story is None or (user or story.user_id) != story.user_id:
         raise NotFound("story_not_found", f"story {story_id} does not exist", {"story_id": story_id})
     return presenter.story(story)

@@ -7,7 +7,10 @@ ServiceError                        code, message, retryable
 │   ├── NotFound (404)              unknown or another user's story, unknown shot or operation
 │   ├── Conflict (409)              idempotency mismatch, story taken
 │   ├── PreconditionFailed (409)    e.g. render of a story without a storyboard
-│   └── PayloadTooLarge (413)       body over MAX_BODY_BYTES
+│   ├── PayloadTooLarge (413)       body over MAX_BODY_BYTES
+│   ├── TooManyRequests (429)       the work queue is full (with Retry-After)
+│   ├── StorageFull (507)           ENOSPC or below MIN_FREE_DISK_MB: `storage_full`
+│   └── StorageUnwritable (503)     read-only or refused writes: `storage_unwritable`
 ├── ConfigurationError              settings name a backend that does not exist or cannot be built
 ├── StageError                      a pipeline step failed: recorded in the operation (`<stage>_failed`…)
 ├── BackendError                    one backend call failed (the chain may fall back to the next backend)
@@ -80,6 +83,30 @@ class PreconditionFailed(ApiError):
 
 class PayloadTooLarge(ApiError):
     status_code = 413
+
+
+class TooManyRequests(ApiError):
+    """The work queue is full; `retry_after_s` goes out as `Retry-After`."""
+
+    status_code = 429
+
+    def __init__(self, code: str, message: str, *, retry_after_s: int, details: dict[str, Any] | None = None):
+        super().__init__(code, message, details)
+        self.retry_after_s = retry_after_s
+
+
+class StorageFull(ApiError):
+    """No space left for state or media (ENOSPC, or below MIN_FREE_DISK_MB)."""
+
+    status_code = 507
+    retryable = True
+
+
+class StorageUnwritable(ApiError):
+    """State or media cannot be written (read-only file system, permissions)."""
+
+    status_code = 503
+    retryable = True
 
 
 # --------------------------------------------------------------------------- configuration
@@ -184,3 +211,14 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{type(exc).__name__}: {exc.strerror}"  # errno words only: a path could name a user
     return type(exc).__name__
+
+
+def storage_error(exc: OSError) -> ApiError | None:
+    """The API error a failed state or media write means, if it is a disk fault (else None)."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull("storage_full", "no space left for the service's data; try again later")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StorageUnwritable("storage_unwritable", "the service's data folder cannot be written; try again later")
+    return None

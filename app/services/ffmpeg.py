@@ -3,6 +3,10 @@
 Every process is killed when its timeout passes or the awaiting task is cancelled, and waited for,
 so none outlives the call. `run_ffmpeg_piped` runs a chain of producers into one consumer (raw
 frames through OS pipes, moved by the kernel with splice where available).
+
+Once `configure` is called (the app does at start-up), at most FFMPEG_MAX_PROCESSES FFmpeg runs go at
+once (a piped composition counts as one run), and each process starts in its own process group whose
+id is recorded under DATA_DIR/run/ffmpeg; `kill_orphans` kills the groups a killed service left behind.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import contextlib
 import json
 import os
 import shlex
+import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -40,6 +45,62 @@ def ffmpeg_argv(args: Sequence[str], *, loglevel: str = "error", progress: bool 
     return ["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-y", *report, *args]
 
 
+class _Limits:
+    """The process-wide FFmpeg limit and where running process groups are recorded (unset: no limit, no record)."""
+
+    slots: asyncio.Semaphore | None = None
+    run_dir: Path | None = None
+
+
+def configure(run_dir: Path | None, max_runs: int | None) -> None:
+    """Record process groups under `run_dir` and let at most `max_runs` FFmpeg runs go at once."""
+    _Limits.run_dir = run_dir
+    _Limits.slots = asyncio.Semaphore(max_runs) if max_runs else None
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def _slot() -> AsyncIterator[None]:
+    if _Limits.slots is None:
+        yield
+        return
+    async with _Limits.slots:
+        yield
+
+
+def kill_orphans(run_dir: Path) -> int:
+    """Kill the FFmpeg process groups recorded in `run_dir` by a previous process; return how many lived."""
+    killed = 0
+    for record in run_dir.glob("*") if run_dir.exists() else []:
+        if record.name.isdigit() and _start_time(int(record.name)) == record.read_text().strip():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(int(record.name), signal.SIGKILL)
+                killed += 1
+        record.unlink(missing_ok=True)
+    return killed
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid` (so a reused pid is never mistaken for our orphan)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _record(proc: asyncio.subprocess.Process) -> None:
+    if _Limits.run_dir is not None:
+        with contextlib.suppress(OSError):
+            (_Limits.run_dir / str(proc.pid)).write_text(_start_time(proc.pid) or "")
+
+
+def _forget(proc: asyncio.subprocess.Process) -> None:
+    if _Limits.run_dir is not None:
+        (_Limits.run_dir / str(proc.pid)).unlink(missing_ok=True)
+
+
 async def run_ffmpeg(
     args: list[str], *, timeout_s: float = 600.0, on_progress: ProgressCallback | None = None, loglevel: str = "error"
 ) -> str:
@@ -49,14 +110,15 @@ async def run_ffmpeg(
     Raises TimeoutError after `timeout_s`; the process is killed then and on cancellation.
     """
     argv = ffmpeg_argv(args, loglevel=loglevel, progress=on_progress is not None)
-    logger.debug("exec {}", shlex.join(argv))
-    proc = await _spawn(argv)
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await _finish(proc, argv, on_progress)
-    except BaseException:
-        await _kill(proc)
-        raise
+    async with _slot():
+        logger.debug("exec {}", shlex.join(argv))
+        proc = await _spawn(argv)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await _finish(proc, argv, on_progress)
+        except BaseException:
+            await _kill(proc)
+            raise
 
 
 async def run_ffmpeg_piped(
@@ -71,6 +133,12 @@ async def run_ffmpeg_piped(
     The next producer is started while the current one is relayed, so its start-up is hidden;
     at most two producers run at once. Any failure, the timeout or cancellation kills them all.
     """
+    async with _slot():
+        await _run_piped(producers, consumer, timeout_s=timeout_s, on_progress=on_progress)
+
+
+async def _run_piped(producers: Sequence[list[str]], consumer: list[str], *, timeout_s: float,
+                     on_progress: ProgressCallback | None) -> None:
     argv = ffmpeg_argv(consumer, progress=on_progress is not None)
     logger.debug("exec {} (fed by {} producers)", shlex.join(argv), len(producers))
     relay = _Relay()
@@ -132,7 +200,9 @@ class _Relay:
             except BrokenPipeError:
                 return False
             self._close_source(source)
-            if await proc.wait() != 0:
+            returncode = await proc.wait()
+            _forget(proc)
+            if returncode != 0:
                 raise FFmpegError(argv, proc.returncode, _tail(await log))
             self.procs.remove(proc)
         return True
@@ -198,13 +268,19 @@ def _pipe() -> tuple[int, int]:
 
 async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
                  stdout: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE)
+    """Start a process in a group of its own, recorded until it has been waited for."""
+    proc = await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE,
+                                                start_new_session=True)
+    _record(proc)
+    return proc
 
 
 async def _finish(proc: asyncio.subprocess.Process, argv: list[str], on_progress: ProgressCallback | None) -> str:
     """Wait for `proc` while reading its progress and log; raise FFmpegError if it failed."""
     log, _ = await asyncio.gather(_read_log(proc.stderr), _read_progress(proc.stdout, on_progress))
-    if await proc.wait() != 0:
+    returncode = await proc.wait()
+    _forget(proc)
+    if returncode != 0:
         raise FFmpegError(argv, proc.returncode, _tail(log))
     return log
 
@@ -238,10 +314,13 @@ def _tail(log: str) -> str:
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
     with contextlib.suppress(Exception):
         await asyncio.shield(proc.wait())
+    _forget(proc)
 
 
 async def _run(argv: list[str], *, timeout_s: float) -> bytes:

@@ -1,17 +1,22 @@
 """The JSON state store: stories and operations under DATA_DIR, written atomically.
 
 Writes to one story or operation are serialized by an asyncio lock (within this process) and a
-file lock (across processes sharing the folder). File I/O runs in threads, off the event loop.
+file lock (across processes sharing the folder; 64 striped lock files, so `locks/` does not grow).
+File I/O runs on the store's own thread pool, off the event loop and never queued behind media work
+(card drawing, FFmpeg pipe pumps and SDK calls use the default pool).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import zlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from filelock import FileLock
 
@@ -20,15 +25,26 @@ from app.models.story import Story, utcnow
 from app.state.atomic import atomic_write_json, read_json
 
 T = TypeVar("T", Story, Operation)
+R = TypeVar("R")
+#: File locks are striped over this many files: enough to keep unrelated writers apart.
+LOCK_STRIPES = 64
 
 
 class StateStore:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, *, io_threads: int = 8):
         self.data_dir = data_dir
         self.stories_dir = data_dir / "stories"
         self.operations_dir = data_dir / "operations"
         self.locks_dir = data_dir / "locks"
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._io = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="state-io")
+
+    async def io(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run blocking file work on the state pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
+
+    def close(self) -> None:
+        self._io.shutdown(wait=True)
 
     # --- paths -----------------------------------------------------------------------------
     def story_dir(self, story_id: str) -> Path:
@@ -45,15 +61,17 @@ class StateStore:
 
     # --- reads -----------------------------------------------------------------------------
     async def get_story(self, story_id: str) -> Story | None:
-        return await asyncio.to_thread(_load, self._story_path(story_id), Story)
+        return await self.io(_load, self._story_path(story_id), Story)
 
     async def get_operation(self, operation_id: str) -> Operation | None:
-        return await asyncio.to_thread(_load, self._operation_path(operation_id), Operation)
+        return await self.io(_load, self._operation_path(operation_id), Operation)
 
     async def list_operations(self) -> list[Operation]:
-        paths = sorted(self.operations_dir.glob("*.json")) if self.operations_dir.exists() else []
-        ops = [await asyncio.to_thread(_load, p, Operation) for p in paths]
-        return [op for op in ops if op is not None]
+        def scan() -> list[Operation]:
+            paths = sorted(self.operations_dir.glob("*.json")) if self.operations_dir.exists() else []
+            return [op for op in (_load(p, Operation) for p in paths) if op is not None]
+
+        return await self.io(scan)
 
     async def story_ids_of(self, user_id: str, *, limit: int = 100) -> list[str]:
         """Ids of the stories a user owns (a scan; for error messages, not hot paths)."""
@@ -70,12 +88,35 @@ class StateStore:
                     break
             return found
 
-        return await asyncio.to_thread(scan)
+        return await self.io(scan)
 
     # --- writes ----------------------------------------------------------------------------
     async def put_story(self, story: Story) -> None:
+        """Write a story; a failed first write leaves no folder behind."""
+        folder = self.story_dir(story.story_id)
         async with self._locked(f"story-{story.story_id}"):
-            await self._write(self._story_path(story.story_id), story)
+            existed = await self.io(folder.exists)
+            try:
+                await self._write(self._story_path(story.story_id), story)
+            except OSError:
+                if not existed:
+                    await self.io(shutil.rmtree, folder, True)
+                raise
+
+    async def delete_story(self, story_id: str) -> None:
+        """Remove a story's folder (a create whose operation could not be written)."""
+        async with self._locked(f"story-{story_id}"):
+            await self.io(shutil.rmtree, self.story_dir(story_id), True)
+
+    async def free_bytes(self) -> int:
+        """Free space on the file system that holds the state."""
+        def free() -> int:
+            folder = self.data_dir
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            return shutil.disk_usage(folder).free
+
+        return await self.io(free)
 
     async def put_operation(self, op: Operation) -> None:
         async with self._locked(f"op-{op.operation_id}"):
@@ -90,7 +131,7 @@ class StateStore:
 
     async def _update(self, lock_name: str, path: Path, model: type[T], change: Callable[[T], None]) -> T:
         async with self._locked(lock_name):
-            current = await asyncio.to_thread(_load, path, model)
+            current: T | None = await self.io(_load, path, model)
             if current is None:
                 raise KeyError(path.stem)
             change(current)
@@ -99,20 +140,25 @@ class StateStore:
 
     async def _write(self, path: Path, value: Story | Operation) -> None:
         value.updated_at = utcnow()
-        await asyncio.to_thread(atomic_write_json, path, value.model_dump(mode="json"))
+        await self.io(atomic_write_json, path, value.model_dump(mode="json"))
 
     @asynccontextmanager
     async def _locked(self, name: str) -> AsyncIterator[None]:
-        async with self._locks[name]:
-            self.locks_dir.mkdir(parents=True, exist_ok=True)
-            file_lock = FileLock(self.locks_dir / f"{name}.lock")
-            await asyncio.to_thread(file_lock.acquire)
+        stripe = zlib.crc32(name.encode()) % LOCK_STRIPES
+        async with self._locks[stripe]:
+            file_lock = FileLock(self.locks_dir / f"{stripe:02d}.lock", thread_local=False)
+            await self.io(_acquire, file_lock, self.locks_dir)
             try:
                 yield
             finally:
-                file_lock.release()
+                await self.io(file_lock.release)
 
 
 def _load(path: Path, model: type[T]) -> T | None:
     raw = read_json(path)
     return None if raw is None else model.model_validate(raw)
+
+
+def _acquire(lock: FileLock, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lock.acquire()

@@ -30,6 +30,7 @@ from app.core.settings.service import (
     ServerSettings,
     StageSettings,
     StateSettings,
+    WorkSettings,
 )
 from app.core.settings.storyboard import OllamaSettings, QwenSettings
 from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings, OssSettings, PixverseSettings
@@ -46,6 +47,7 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     stages: StageSettings = Field(default_factory=StageSettings)
+    work: WorkSettings = Field(default_factory=WorkSettings)
     film: FilmSettings = Field(default_factory=FilmSettings)
     compose: ComposeOptions = Field(default_factory=ComposeOptions)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -141,3 +142,25 @@ class EspeakSettings(BaseSettings):
     TTS_VOICE_EN: str = "en-us"
     TTS_WORDS_PER_MINUTE: int = Field(165, description="espeak-ng rate for English")
     TTS_WORDS_PER_MINUTE_ZH: int = Field(270, description="espeak-ng rate for Mandarin (per character)")
+
+
+def _cores() -> int:
+    return os.cpu_count() or 2
+
+
+class WorkSettings(BaseSettings):
+    """How much work runs at once, how much may wait, and the health limits that protect the service."""
+
+    model_config = section_config()
+
+    MAX_RUNNING_OPERATIONS: int = Field(default_factory=_cores, ge=1,
+                                        description="Operations worked on at once (all stories); default = CPU cores")
+    MAX_QUEUED_OPERATIONS: int = Field(1000, ge=1, description="Operations waiting; more are refused with 429")
+    FFMPEG_MAX_PROCESSES: int = Field(default_factory=_cores, ge=1,
+                                      description="FFmpeg processes at once (all operations); default = CPU cores")
+    STATE_IO_THREADS: int = Field(8, ge=1, description="Threads that read and write state files (none else)")
+    MIN_FREE_DISK_MB: int = Field(256, ge=0, description="Below this much free space in DATA_DIR: 507 storage_full")
+    MEDIA_URL_TTL_S: int = Field(7 * 24 * 3600, ge=60,
+                                 description="Lifetime of signed /media URLs (used when API_KEY is set)")
+    LOOP_BLOCK_LIMIT_S: float = Field(0.0, ge=0.0, description="Log an error when a callback blocks the event "
+                                      "loop longer than this (asyncio debug); 0 = off. For tests and diagnosis")

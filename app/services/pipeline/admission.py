@@ -1,14 +1,16 @@
 """Accepting a POST: idempotency by operation_id, ownership and precondition checks, persist, submit.
 
-Everything that can reject a request runs before anything is written.
+Everything that can reject a request runs before anything is written. There is no global lock:
+requests for one story (and for one operation id) are serialized by their own locks, which keeps the
+acceptance order of a story; unrelated requests are admitted concurrently. A disk fault answers a
+specific code (507 `storage_full`, 503 `storage_unwritable`) and leaves nothing half-written.
 """
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlsplit
 
-from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, StorageFull, storage_error
 from app.core.settings import Settings
 from app.models.operation import Operation, OperationType
 from app.models.requests import (
@@ -19,6 +21,7 @@ from app.models.requests import (
     check_music_name,
 )
 from app.models.story import Story, StoryStatus
+from app.services.pipeline.keyed_lock import KeyedLock
 from app.services.pipeline.runner import JobRunner
 from app.state.store import StateStore
 
@@ -34,7 +37,7 @@ class Admission:
         self.store = store
         self.runner = runner
         self.settings = settings
-        self._lock = asyncio.Lock()
+        self._locks = KeyedLock()
 
     async def admit(self, request: OperationRequest) -> tuple[Operation, bool]:
         """Return (operation, created). Raise an ApiError if the request cannot be accepted."""
@@ -46,20 +49,37 @@ class Admission:
             # The video_enhance server exists; the render step that calls it does not yet.
             raise InvalidInput("enhance_unavailable", "enhancement (super-resolution, interpolation) is not "
                                "available in this service yet; send enhance=false")
-        async with self._lock:
+        async with self._locks.hold(f"story:{request.story_id}", f"op:{request.operation_id}"):
             existing = await self.store.get_operation(request.operation_id)
             if existing is not None:
                 return self._same_or_conflict(existing, op_type, request), False
             story = await self.store.get_story(request.story_id)
             new_story = await self._check(request, story)
-            if new_story is not None:
-                await self.store.put_story(new_story)
+            self.runner.check_capacity()
+            await self._check_free_space()
             op = Operation(operation_id=request.operation_id, type=op_type, story_id=request.story_id,
                            user_id=request.user_id, request=request.model_dump(mode="json"),
                            request_digest=request.digest(), callback_url=callback_url)
-            await self.store.put_operation(op)
-        self.runner.submit(op)
+            try:
+                if new_story is not None:
+                    await self.store.put_story(new_story)
+                try:
+                    await self.store.put_operation(op)
+                except OSError:
+                    if new_story is not None:
+                        await self.store.delete_story(new_story.story_id)
+                    raise
+            except OSError as exc:
+                raise storage_error(exc) or exc from exc
+            self.runner.submit(op)  # inside the story's lock: the queue keeps the acceptance order
         return op, True
+
+    async def _check_free_space(self) -> None:
+        need = self.settings.work.MIN_FREE_DISK_MB * 1024 * 1024
+        free = await self.store.free_bytes() if need else need
+        if free < need:
+            raise StorageFull("storage_full", f"less than {self.settings.work.MIN_FREE_DISK_MB} MB free for the "
+                              "service's data; try again later")
 
     def _checked_callback_url(self, request: OperationRequest) -> str | None:
         if request.callback_url is None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +42,18 @@ async def publish_file(ctx: PipelineContext, key: str, path: Path, content_type:
     """Put a produced file into the object store; a refusal is `publish_failed` whatever step asked."""
     with stage_step("publish", shot_id=shot_id):
         await ctx.providers.publish.put_file(key, path, content_type)
+
+
+@contextmanager
+def producing(path: Path) -> Iterator[Path]:
+    """A temp name beside `path` for a backend to write to; renamed to `path` only when the block succeeds.
+
+    A killed process leaves a dot-named temp (swept at start-up), never a half-written asset, and an
+    orphaned writer can never overwrite the file a resumed run made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.models.freshness import digest
 from app.models.story import Keyframe, Shot, ShotStatus, Story
 from app.services.keyframe.base import KeyframeRequest
-from app.services.pipeline.context import PipelineContext, publish_file
+from app.services.pipeline.context import PipelineContext, producing, publish_file
 
 
 async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, version: int,
@@ -20,7 +20,8 @@ async def render_keyframe(ctx: PipelineContext, story: Story, shot: Shot, *, ver
         subject=shot.subject, image_detail=shot.image_detail, camera=shot.camera, tone=shot.tone,
         width=width, height=height, seed=int(digest(story.story_id, shot.id, version)[:8], 16), version=version,
     )
-    outcome = await ctx.providers.keyframe.call(lambda renderer: renderer.render(request, path))
+    with producing(path) as tmp:
+        outcome = await ctx.providers.keyframe.call(lambda renderer: renderer.render(request, tmp))
     key = ctx.asset_key(story, file)
     await publish_file(ctx, key, path, "image/png", shot_id=shot.id)
     keyframe = Keyframe(key=key, file=file, version=version, operation_id=operation_id,

@@ -20,7 +20,7 @@ from app.services import compose
 from app.services.chain import Outcome
 from app.services.clip.base import ClipRequest
 from app.services.narration.base import SpeechRequest
-from app.services.pipeline.context import PipelineContext, publish_file
+from app.services.pipeline.context import PipelineContext, producing, publish_file
 from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
@@ -118,7 +118,8 @@ async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         path = ctx.asset_path(story, file)
         path.parent.mkdir(parents=True, exist_ok=True)
         request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
-        outcome = await ctx.providers.narration.call(lambda speaker: speaker.synthesize(request, path))
+        with producing(path) as tmp:
+            outcome = await ctx.providers.narration.call(lambda speaker: speaker.synthesize(request, tmp))
         asset = await _publish_asset(ctx, story, shot, file, "audio/wav", fingerprint, outcome, outcome.value)
         await _attach(ctx, story, shot, "audio", asset, stage="narration", degraded=outcome.degraded)
         await reporter.shot_state(shot.id, "pending", advance=1)
@@ -145,7 +146,8 @@ async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationRe
         request = ClipRequest(keyframe_path=ctx.asset_path(story, keyframe.file), prompt=shot.detail,
                               prompts=shot.prompts, camera=shot.camera, duration=duration, width=width, height=height,
                               fps=ctx.settings.compose.fps, seed=shot.sequence)
-        outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, path))
+        with producing(path) as tmp:
+            outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, tmp))
         asset = await _publish_asset(ctx, story, shot, file, "video/mp4", fingerprint, outcome, duration)
         await _attach(ctx, story, shot, "clip", asset, stage="clip", degraded=outcome.degraded, done=True)
         await reporter.shot_state(shot.id, "done", advance=1)

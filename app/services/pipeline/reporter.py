@@ -40,7 +40,10 @@ class OperationReporter:
         await self._update(change)
 
     async def stage_done(self, stage: str) -> None:
-        """Record a finished stage: the event is persisted first, so a crash cannot lose it."""
+        """Record a finished stage: the event is persisted first, so a crash cannot lose it; a stage
+        already recorded (a step re-run after a restart) emits nothing again."""
+        if stage in self.op.stages_done:
+            return
         await self.emit("operation.stage_completed", stage=stage, status=OperationStatus.running)
 
         def change(op: Operation) -> None:

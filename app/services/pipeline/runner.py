@@ -1,24 +1,29 @@
-"""Runs operations in background tasks: one at a time per story, in the order they were accepted.
+"""Runs operations: at most MAX_RUNNING_OPERATIONS at once, one at a time per story, fairly across stories.
 
-An operation's lifecycle: queued → running → succeeded | failed. A crash or shutdown leaves it
-`running`; `resume_pending` at start-up runs it again, and each step skips what is already done.
-The final state write and the final callback are shielded from cancellation.
+An operation's lifecycle: queued → running → succeeded | failed | cancelled. Accepted operations wait
+in a bounded fair queue (acceptance order within a story, round-robin between stories); a full queue
+refuses new work with 429. A crash or shutdown leaves an operation `running`; `resume_pending` at
+start-up queues it again, and each step skips what is already done. Any failure of a job — a state
+write included — ends it `failed` with a code; the terminal write and its callback are retried until
+they land and are shielded from cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
 
-from app.core.errors import StageError
+from app.core.errors import StageError, TooManyRequests, describe, storage_error
 from app.models.operation import Operation, OperationError, OperationStatus, OperationType
 from app.models.story import Story, StoryStatus, utcnow
+from app.services.backend import backoff_s
+from app.services.health import Health, supervise
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.create import run_create
+from app.services.pipeline.fairqueue import Entry, FairQueue
 from app.services.pipeline.regenerate import run_regenerate
 from app.services.pipeline.render import run_render
 from app.services.pipeline.reporter import OperationReporter
@@ -32,25 +37,52 @@ STEPS: dict[OperationType, Step] = {
     OperationType.shot_regen: run_regenerate,
     OperationType.video_render: run_render,
 }
+COMPONENT = "job runner"
 
 
 class JobRunner:
-    def __init__(self, ctx: PipelineContext, result_view: ResultView):
+    def __init__(self, ctx: PipelineContext, result_view: ResultView, *, health: Health | None = None):
         self.ctx = ctx
         self.result_view = result_view
-        self._story_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.health = health or Health()
+        self.max_running = ctx.settings.work.MAX_RUNNING_OPERATIONS
+        self.max_queued = ctx.settings.work.MAX_QUEUED_OPERATIONS
+        self._queue = FairQueue()
+        self._queued_ids: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
+
+    # --- admission side ----------------------------------------------------------------------
+    def check_capacity(self) -> None:
+        """Refuse new work (429) when the queue is full; admission asks before it writes anything."""
+        if len(self._queue) >= self.max_queued:
+            retry_after = max(1, min(60, len(self._queue) // max(self.max_running, 1)))
+            raise TooManyRequests("queue_full", f"{len(self._queue)} operations are waiting; try again later",
+                                  retry_after_s=retry_after)
 
     def submit(self, op: Operation) -> None:
-        if op.operation_id in self._tasks:
+        """Queue an accepted operation (idempotent)."""
+        if op.operation_id in self._queued_ids or op.operation_id in self._running:
             return
-        task = asyncio.create_task(self._run(op.operation_id, op.story_id), name=op.operation_id)
-        self._tasks[op.operation_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(op.operation_id, None))
+        self._queue.push(Entry(op.operation_id, op.story_id))
+        self._queued_ids.add(op.operation_id)
+        self._wake.set()
+
+    def queue_position(self, operation_id: str) -> int | None:
+        return self._queue.position(operation_id) if operation_id in self._queued_ids else None
+
+    def load(self) -> dict[str, int]:
+        return {"running": len(self._running), "waiting": len(self._queue), "max_running": self.max_running,
+                "max_waiting": self.max_queued}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._dispatcher = asyncio.create_task(supervise(COMPONENT, self._dispatch, self.health), name="dispatcher")
 
     async def resume_pending(self) -> int:
-        """Submit every operation a previous process left queued or running, oldest first."""
+        """Queue every operation a previous process left queued or running, oldest first."""
         pending = [op for op in await self.ctx.store.list_operations() if not op.status.terminal]
         for op in sorted(pending, key=lambda o: o.created_at):
             logger.info("resuming {} ({}, {})", op.operation_id, op.type, op.status)
@@ -58,8 +90,12 @@ class JobRunner:
         return len(pending)
 
     async def cancel(self, operation_id: str, *, wait_s: float = 15.0) -> bool:
-        """Stop a queued or running operation (FFmpeg and other children are killed); False if not active."""
-        task = self._tasks.get(operation_id)
+        """Stop a queued or running operation (FFmpeg and other children are killed); False if neither."""
+        if self._queue.remove(operation_id):
+            self._queued_ids.discard(operation_id)
+            await asyncio.shield(self._record_cancelled(operation_id))
+            return True
+        task = self._running.get(operation_id)
         if task is None:
             return False
         self._cancel_requested.add(operation_id)
@@ -68,28 +104,40 @@ class JobRunner:
         return True
 
     async def shutdown(self) -> None:
-        for task in list(self._tasks.values()):
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+        tasks = [*self._running.values(), *([self._dispatcher] if self._dispatcher else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _run(self, operation_id: str, story_id: str) -> None:
-        with logger.contextualize(operation_id=operation_id, story_id=story_id):
+    async def _dispatch(self) -> None:
+        while True:
+            while len(self._running) < self.max_running and (entry := self._queue.next_ready()) is not None:
+                self._queued_ids.discard(entry.operation_id)
+                task = asyncio.create_task(self._run(entry), name=entry.operation_id)
+                self._running[entry.operation_id] = task
+            self._wake.clear()
+            await self._wake.wait()
+
+    # --- one operation -----------------------------------------------------------------------
+    async def _run(self, entry: Entry) -> None:
+        operation_id = entry.operation_id
+        with logger.contextualize(operation_id=operation_id, story_id=entry.story_id):
             try:
-                async with self._story_locks[story_id]:
-                    await self._execute(operation_id)
+                await self._execute(operation_id)
             except asyncio.CancelledError:
-                if operation_id not in self._cancel_requested:
-                    raise  # shutdown: left as it is, resumed at the next start
-                await asyncio.shield(self._record_cancelled(operation_id))
+                if operation_id in self._cancel_requested:
+                    await asyncio.shield(self._record_cancelled(operation_id))
+                # else: shutdown — left as it is, resumed at the next start
+            except Exception as exc:  # a failure outside any step: a state write, a lost story
+                logger.opt(exception=exc).error("operation crashed")
+                await asyncio.shield(self._fail(operation_id, exc))
             finally:
                 self._cancel_requested.discard(operation_id)
-
-    async def _record_cancelled(self, operation_id: str) -> None:
-        op = await self.ctx.store.get_operation(operation_id)
-        if op is None or op.status.terminal:
-            return
-        error = OperationError(code="cancelled", message="the operation was cancelled", stage=op.progress.stage)
-        await self._finish(OperationReporter(self.ctx, op), OperationStatus.cancelled, error=error)
+                self._running.pop(operation_id, None)
+                self._queue.done(entry.story_id)
+                self._wake.set()
 
     async def _execute(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)
@@ -105,17 +153,30 @@ class JobRunner:
             raise
         except StageError as exc:
             error = OperationError(code=exc.code, message=exc.message, stage=exc.stage, shot_id=exc.shot_id)
-            await asyncio.shield(self._finish(reporter, OperationStatus.failed, error=error))
-        except Exception:
-            logger.exception("{} crashed", op.type)
-            error = OperationError(code="internal_error", message="the operation failed unexpectedly",
-                                   stage=reporter.op.progress.stage)
-            await asyncio.shield(self._finish(reporter, OperationStatus.failed, error=error))
+            await asyncio.shield(self._finish(reporter.op, OperationStatus.failed, error=error))
+        except Exception as exc:
+            logger.opt(exception=exc).error("{} crashed", op.type)
+            await asyncio.shield(self._finish(reporter.op, OperationStatus.failed,
+                                              error=_unexpected(exc, reporter.op.progress.stage)))
         else:
-            await asyncio.shield(self._finish(reporter, OperationStatus.succeeded, result=result))
+            await asyncio.shield(self._finish(reporter.op, OperationStatus.succeeded, result=result))
 
-    async def _finish(self, reporter: OperationReporter, status: OperationStatus, *,
+    async def _fail(self, operation_id: str, exc: Exception) -> None:
+        op = await self._until_it_lands("read the failed operation", lambda: self.ctx.store.get_operation(operation_id))
+        if op is not None and not op.status.terminal:
+            await self._finish(op, OperationStatus.failed, error=_unexpected(exc, op.progress.stage))
+
+    async def _record_cancelled(self, operation_id: str) -> None:
+        op = await self._until_it_lands("read the cancelled operation",
+                                        lambda: self.ctx.store.get_operation(operation_id))
+        if op is None or op.status.terminal:
+            return
+        error = OperationError(code="cancelled", message="the operation was cancelled", stage=op.progress.stage)
+        await self._finish(op, OperationStatus.cancelled, error=error)
+
+    async def _finish(self, op: Operation, status: OperationStatus, *,
                       result: dict[str, Any] | None = None, error: OperationError | None = None) -> None:
+        """Make the operation terminal: story status, final event, operation record — retried until written."""
         def finish(current: Operation) -> None:
             current.status, current.result, current.error = status, result, error
             current.finished_at = utcnow()
@@ -123,23 +184,52 @@ class JobRunner:
                 current.progress.done = current.progress.total
                 current.progress.stage = "done"
 
-        op = reporter.op
         finish(op)
-        story = await self.ctx.store.get_story(op.story_id)
-        if status is not OperationStatus.succeeded and story is not None:
-            story = await self.ctx.store.update_story(op.story_id, _after_stop if error and error.code == "cancelled"
-                                                      else _mark_failed)
-        name = f"operation.{status}"
+        if status is not OperationStatus.succeeded:
+            change = _after_stop if status is OperationStatus.cancelled else _mark_failed
+            await self._until_it_lands("mark the story", lambda: self._update_story(op.story_id, change))
+        story = await self._until_it_lands("read the story", lambda: self.ctx.store.get_story(op.story_id))
+        reporter = OperationReporter(self.ctx, op)
         # The event goes to the outbox before the operation turns terminal: after a crash in
-        # between, the operation runs again and re-emits the same event id.
-        await reporter.emit(name, stage=op.progress.stage, status=status,
-                            result=self.result_view(op, story),
-                            error=error.model_dump() if error else None)
-        await self.ctx.store.update_operation(op.operation_id, finish)
+        # between, the operation runs again and re-emits the same event id (sent once).
+        await self._until_it_lands("queue the final callback", lambda: reporter.emit(
+            f"operation.{status}", stage=op.progress.stage, status=status, result=self.result_view(op, story),
+            error=error.model_dump() if error else None))
+        await self._until_it_lands("record the outcome", lambda: self.ctx.store.update_operation(op.operation_id,
+                                                                                                finish))
         if error:
-            logger.warning("{} failed: {} ({})", op.type, error.code, error.message)
+            logger.warning("{} {}: {} ({})", op.type, status, error.code, error.message)
         else:
             logger.info("{} succeeded", op.type)
+
+    async def _update_story(self, story_id: str, change: Callable[[Story], None]) -> Story | None:
+        if await self.ctx.store.get_story(story_id) is None:
+            return None
+        return await self.ctx.store.update_story(story_id, change)
+
+    async def _until_it_lands(self, what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """Retry a write the operation's outcome depends on until it succeeds (a full or read-only disk
+        heals); the runner shows as degraded in /readyz meanwhile."""
+        failures = 0
+        while True:
+            try:
+                value = await attempt()
+            except Exception as exc:
+                failures += 1
+                self.health.failing(COMPONENT, f"cannot {what}: {describe(exc)}")
+                await asyncio.sleep(backoff_s(failures, base_s=0.2, max_s=10.0))
+                continue
+            if failures:
+                self.health.ok(COMPONENT)
+            return value
+
+
+def _unexpected(exc: Exception, stage: str) -> OperationError:
+    """The error of a failure no step mapped: a disk fault by its code, anything else `internal_error`."""
+    api = storage_error(exc) if isinstance(exc, OSError) else None
+    if api is not None:
+        return OperationError(code=api.code, message=api.message, stage=stage)
+    return OperationError(code="internal_error", message="the operation failed unexpectedly", stage=stage)
 
 
 def _mark_running(op: Operation) -> None:

@@ -10,18 +10,23 @@ from pathlib import Path
 
 from app.core.settings import Settings
 from app.services.backend import Readiness
+from app.services.publish.signing import MediaSigner
 
 
 class LocalObjectStore:
-    def __init__(self, media_dir: Path, base_url: str):
+    """Files under DATA_DIR/media, served at /media; with a signer (API_KEY set) every URL is signed."""
+
+    def __init__(self, media_dir: Path, base_url: str, signer: MediaSigner | None = None):
         self.media_dir = media_dir
         self.base_url = base_url.rstrip("/")
+        self.signer = signer
 
     async def put_file(self, key: str, path: Path, content_type: str) -> None:  # noqa: ARG002
         await asyncio.to_thread(self._publish, key, path)
 
     def url(self, key: str) -> str:
-        return f"{self.base_url}/media/{key}"
+        path = f"/media/{key}"
+        return f"{self.base_url}{path}" + (f"?{self.signer.sign(path)}" if self.signer else "")
 
     async def ready(self) -> Readiness:
         """Ready when the media folder exists (or can be made) and is writable."""
@@ -61,5 +66,11 @@ def media_dir(settings: Settings) -> Path:
     return settings.state.DATA_DIR / "media"
 
 
+def media_signer(settings: Settings) -> MediaSigner | None:
+    """Media URLs are signed when the API is behind a key (else they are public, as the API is)."""
+    key = settings.server.API_KEY
+    return MediaSigner(key.get_secret_value(), settings.work.MEDIA_URL_TTL_S) if key else None
+
+
 def create(settings: Settings) -> LocalObjectStore:
-    return LocalObjectStore(media_dir(settings), settings.server.public_base_url)
+    return LocalObjectStore(media_dir(settings), settings.server.public_base_url, media_signer(settings))
