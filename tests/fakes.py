@@ -118,3 +118,27 @@ class RefusingStore(LocalObjectStore):
 
 def refusing_store(settings: Settings) -> RefusingStore:
     return RefusingStore(media_dir(settings), settings.server.public_base_url)
+
+
+class SlowRenderer:
+    """The storyboard card, but each keyframe takes SLOW_KEYFRAME_S seconds: operations stay running a while."""
+
+    def __init__(self, settings: Settings):
+        from app.services.keyframe.card import StoryboardCardRenderer
+
+        self.inner = StoryboardCardRenderer(settings)
+        self.delay_s = float(os.environ.get("SLOW_KEYFRAME_S", "0.3"))
+
+    async def render(self, request: object, out_path: Path) -> None:
+        await asyncio.sleep(self.delay_s)
+        await self.inner.render(request, out_path)  # type: ignore[arg-type]
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail="slow cards")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def slow_keyframes(settings: Settings) -> SlowRenderer:
+    return SlowRenderer(settings)

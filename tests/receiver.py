@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -18,7 +19,7 @@ class CallbackReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                record = {"headers": dict(self.headers), "body": body, "event": json.loads(body)}
+                record = {"headers": dict(self.headers), "body": body, "event": json.loads(body), "at": time.time()}
                 with receiver._lock:
                     receiver.attempts.append(record)
                     refuse = receiver.refuse_left > 0

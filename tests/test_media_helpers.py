@@ -32,6 +32,19 @@ def _media_app() -> FastAPI:
     def empty() -> Response:
         return Response(b"")
 
+    @app.get("/hop/{n}")
+    def hop(n: int) -> Response:
+        target = "/ok.bin" if n == 0 else f"/hop/{n - 1}"
+        return Response(status_code=302, headers={"Location": target})
+
+    @app.get("/to-metadata")
+    def to_metadata() -> Response:
+        return Response(status_code=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+
+    @app.get("/to-file")
+    def to_file() -> Response:
+        return Response(status_code=302, headers={"Location": "file:///etc/passwd"})
+
     @app.get("/busy.bin")
     def busy() -> Response:
         return Response(b"busy", status_code=503)
@@ -150,3 +163,15 @@ async def test_fit_clip_of_undecodable_media_is_terminal(tmp_path: Path) -> None
         await fit_clip(src, out, backend="t", duration=1.0, width=320, height=240, fps=24)
     assert info.value.code == "invalid_media"
     assert not out.exists()
+
+
+async def test_redirects_are_followed_with_every_hop_checked(media_url: str, tmp_path: Path) -> None:
+    assert await download(f"{media_url}/hop/3", tmp_path / "a.bin", backend="t") == 1000
+    for bad in ("/to-metadata", "/to-file"):
+        with pytest.raises(TerminalBackendError) as caught:
+            await download(f"{media_url}{bad}", tmp_path / "b.bin", backend="t")
+        assert caught.value.code == "bad_media_url"
+    with pytest.raises(TerminalBackendError) as too_many:
+        await download(f"{media_url}/hop/9", tmp_path / "c.bin", backend="t")
+    assert too_many.value.code == "too_many_redirects"
+    assert not (tmp_path / "b.bin").exists() and not (tmp_path / "c.bin").exists()

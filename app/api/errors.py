@@ -24,6 +24,7 @@ class ErrorBody(BaseModel):
 
 #: Answers any /api/v1 route may give, for the OpenAPI document.
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid_json: the body is not JSON"},
     401: {"model": ErrorBody, "description": "API_KEY is set and the bearer token is missing or wrong"},
     422: {"model": ErrorBody, "description": "invalid_request (details.errors) or another input code"},
     500: {"model": ErrorBody, "description": "internal_error"},
@@ -45,7 +46,7 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {400: "invalid_json", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code,
                         headers=getattr(exc, "headers", None))  # e.g. Allow on a 405
 

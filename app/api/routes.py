@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], re
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "Accepted: the operation, queued"},
     200: {"description": "The same operation_id and body were sent before"},
+    404: {"model": ErrorBody, "description": "story_not_found / shot_not_found (or another user's story)"},
     409: {"model": ErrorBody, "description": "operation_id reused with another body, story taken, precondition"},
     413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES"},
     429: {"model": ErrorBody, "description": "The work queue is full; see Retry-After"},

@@ -7,11 +7,12 @@ API client: its auth headers must not travel to a CDN.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -22,19 +23,39 @@ from app.services.backend import http_status_error
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 
 
+#: Redirects followed per download; each hop is checked like the first URL.
+MAX_REDIRECTS = 5
+
+
 def check_media_url(url: str) -> str:
-    """Return `url` when it is an absolute http(s) URL with a host; raise ValueError otherwise."""
+    """Return `url` when it is an absolute http(s) URL with a host that is not link-local (cloud metadata);
+    raise ValueError otherwise."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {parts.scheme or 'no scheme'}://{parts.hostname or ''}")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None
+    if address is not None and (address.is_link_local or address.is_multicast or address.is_unspecified):
+        raise ValueError(f"refusing to fetch from {parts.hostname}")
     return url.strip()
 
 
+def next_hop(current: str, location: str) -> str:
+    """The URL a redirect points at, checked like the first one; an https → http downgrade is refused."""
+    target = check_media_url(urljoin(current, location))
+    if urlsplit(current).scheme == "https" and urlsplit(target).scheme == "http":
+        raise ValueError("refusing a redirect from https to http")
+    return target
+
+
 def media_client(timeout_s: float) -> httpx.AsyncClient:
-    """A client for result downloads: no vendor auth headers, a few redirects followed, `timeout_s` per operation.
+    """A client for result downloads: no vendor auth headers, `timeout_s` per operation; `download` follows
+    redirects itself, checking every hop.
 
     A backend keeps one for its life (closed in its `aclose`) and passes it to `download`."""
-    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=True, max_redirects=5)
+    return httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
 
 
 async def download(
@@ -84,13 +105,25 @@ async def download(
 
 
 async def _stream_to(client: httpx.AsyncClient, url: str, tmp: Path, *, backend: str, max_bytes: int) -> int:
-    async with client.stream("GET", url) as response:
-        if response.status_code >= 400:
-            raise http_status_error(backend, response.status_code, f"result download answered {response.status_code}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise _too_large(backend, max_bytes)
-        size = await write_capped(response, tmp, max_bytes, lambda: _too_large(backend, max_bytes))
+    for _ in range(MAX_REDIRECTS + 1):
+        async with client.stream("GET", url, follow_redirects=False) as response:
+            if response.is_redirect and "location" in response.headers:
+                try:
+                    url = next_hop(url, response.headers["location"])
+                except ValueError as exc:
+                    raise TerminalBackendError(backend, "bad_media_url", f"redirect refused: {exc}") from None
+                continue
+            return await _save(response, tmp, backend=backend, max_bytes=max_bytes)
+    raise TerminalBackendError(backend, "too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _save(response: httpx.Response, tmp: Path, *, backend: str, max_bytes: int) -> int:
+    if response.status_code >= 400:
+        raise http_status_error(backend, response.status_code, f"result download answered {response.status_code}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(backend, max_bytes)
+    size = await write_capped(response, tmp, max_bytes, lambda: _too_large(backend, max_bytes))
     if size == 0:
         raise TerminalBackendError(backend, "empty_media", "the result download was empty")
     return size

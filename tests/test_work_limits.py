@@ -1,0 +1,72 @@
+"""Bounded work: a fair queue across stories, a global running limit, a bounded queue answering 429."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import TooManyRequests
+from app.models.requests import CreateStoryboardRequest
+from app.services.pipeline.fairqueue import Entry, FairQueue
+from tests.inproc import service
+
+
+def test_fair_queue_keeps_story_order_and_takes_turns_between_stories() -> None:
+    queue = FairQueue()
+    for op, story in [("a1", "A"), ("a2", "A"), ("a3", "A"), ("b1", "B"), ("c1", "C"), ("b2", "B")]:
+        queue.push(Entry(op, story))
+    assert [queue.position(op) for op in ("a1", "b1", "c1", "a2", "b2", "a3")] == [1, 2, 3, 4, 5, 6]
+    first = queue.next_ready()
+    assert first == Entry("a1", "A")
+    assert queue.next_ready() == Entry("b1", "B")  # A is busy: its next one waits for a1
+    assert queue.next_ready() == Entry("c1", "C")
+    assert queue.next_ready() is None  # every story with work is busy
+    queue.done("A")
+    assert queue.next_ready() == Entry("a2", "A")
+    queue.done("B")
+    assert queue.next_ready() == Entry("b2", "B")
+    assert queue.remove("a3") and not queue.remove("a3") and len(queue) == 0
+
+
+def create(n: int, story: str) -> CreateStoryboardRequest:
+    return CreateStoryboardRequest(operation_id=f"op-{story}-{n}", story_id=story, user_id="u", display_name="d",
+                                   script_content="A fox looks for the moon. It climbs a hill.", style="")
+
+
+async def test_a_full_queue_refuses_with_retry_after_and_writes_nothing(tmp_path: Path) -> None:
+    async with service(tmp_path, MAX_RUNNING_OPERATIONS=1, MAX_QUEUED_OPERATIONS=2,
+                       KEYFRAME_PROVIDER="tests.fakes:slow_keyframes") as svc:
+        for n in range(3):  # one runs, two wait
+            await svc.admission.admit(create(n, f"s{n}"))
+        await asyncio.sleep(0.2)
+        with pytest.raises(TooManyRequests) as caught:
+            await svc.admission.admit(create(9, "s9"))
+        assert caught.value.status_code == 429 and caught.value.retry_after_s >= 1
+        assert await svc.store.get_operation("op-s9-9") is None and await svc.store.get_story("s9") is None
+        assert svc.runner.load()["running"] == 1 and svc.runner.load()["waiting"] == 2
+        assert svc.runner.queue_position("op-s2-2") == 2
+        view = await svc.view("op-s1-1")
+        assert view["status"] == "queued" and view["queue_position"] is None  # the route adds it, not the store
+
+
+async def test_the_running_limit_holds_and_stories_take_turns(tmp_path: Path) -> None:
+    async with service(tmp_path, MAX_RUNNING_OPERATIONS=2, KEYFRAME_PROVIDER="tests.fakes:slow_keyframes") as svc:
+        for n in range(3):
+            await svc.admission.admit(create(n, "busy"))
+        await svc.admission.admit(create(0, "other"))
+        peak = 0
+        started: list[str] = []
+        while True:
+            ops = [op for op in await svc.store.list_operations()]
+            running = [op.operation_id for op in ops if op.status == "running"]
+            peak = max(peak, len(running))
+            started += [r for r in running if r not in started]
+            if all(op.status.terminal for op in ops):
+                break
+            await asyncio.sleep(0.05)
+        assert peak <= 2
+        assert started.index("op-other-0") < started.index("op-busy-1")  # not first-come-takes-all
+        assert [s for s in started if s.startswith("op-busy")] == ["op-busy-0", "op-busy-1", "op-busy-2"]
+        assert all(op.status == "succeeded" for op in ops)
