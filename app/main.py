@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = JobRunner(ctx, presenter.result)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
+        app.state.waiter = runner.waiter
         outbox_task = asyncio.create_task(outbox.run(), name="outbox")
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
@@ -56,7 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
-                              "`/api/v1/operations/{id}` or receive signed callbacks.")
+                              "`/api/v1/operations/{id}` or receive signed callbacks. With SYNC_WAIT_S, or "
+                              "`Prefer: wait=N` per request, a POST waits for its operation and answers "
+                              "with its result (200), its failure (>= 400) or 504 if it is still running.")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.MAX_BODY_BYTES)
     app.include_router(router)

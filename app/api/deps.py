@@ -9,7 +9,9 @@ from fastapi import Depends, Header, Request
 
 from app.api.presenter import Presenter
 from app.core.errors import Unauthorized
+from app.core.settings import Settings
 from app.services.pipeline.admission import Admission
+from app.services.pipeline.waiting import OperationWaiter
 from app.state.store import StateStore
 
 
@@ -25,6 +27,14 @@ def get_presenter(request: Request) -> Presenter:
     return cast(Presenter, request.app.state.presenter)
 
 
+def get_waiter(request: Request) -> OperationWaiter:
+    return cast(OperationWaiter, request.app.state.waiter)
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
 def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     expected = request.app.state.settings.server.API_KEY
     if expected is None:
@@ -37,3 +47,5 @@ def require_api_key(request: Request, authorization: Annotated[str | None, Heade
 AdmissionDep = Annotated[Admission, Depends(get_admission)]
 StoreDep = Annotated[StateStore, Depends(get_store)]
 PresenterDep = Annotated[Presenter, Depends(get_presenter)]
+WaiterDep = Annotated[OperationWaiter, Depends(get_waiter)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

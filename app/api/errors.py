@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,11 +14,19 @@ from app.core.errors import ApiError
 
 
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status_code)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
+
+
+def _problem(err: dict[str, Any]) -> str:
+    """What is wrong with one field, in words; a too-long text says its length and the limit."""
+    limit = (err.get("ctx") or {}).get("max_length")
+    if err.get("type") == "string_too_long" and isinstance(err.get("input"), str) and limit is not None:
+        return f"too long: {len(err['input'])} characters, the limit is {limit}"
+    return str(err["msg"])
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "problem": err["msg"]}
+    errors = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "problem": _problem(err)}
               for err in exc.errors()]
     first = errors[0] if errors else {"field": "", "problem": "invalid request"}
     message = f"{first['field'] or 'body'}: {first['problem']}"

@@ -1,4 +1,4 @@
-"""The public API: three POSTs that answer 202 at once, and status reads."""
+"""The public API: three POSTs that answer 202 at once (or wait for their operation), and status reads."""
 
 from __future__ import annotations
 
@@ -7,45 +7,72 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
-from app.api.deps import AdmissionDep, PresenterDep, StoreDep, require_api_key
+from app.api.deps import AdmissionDep, PresenterDep, SettingsDep, StoreDep, WaiterDep, require_api_key
+from app.api.prefer import answer_mode
 from app.core.errors import Conflict, NotFound
 from app.core.ids import Identifier
+from app.models.operation import OperationStatus
 from app.models.requests import CreateStoryboardRequest, OperationRequest, RegenerateShotRequest, RenderVideoRequest
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)])
 
-ACCEPTED: dict[int | str, dict[str, Any]] = {202: {"description": "Accepted: the operation, queued"},
-            200: {"description": "The same operation_id and body were sent before"}}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted: the operation, queued (the default answer; `Prefer: respond-async`)"},
+    200: {"description": "The same operation_id and body were sent before (the operation); or, when the request "
+                         "waited (SYNC_WAIT_S, `Prefer: wait=N`), the succeeded operation's result in the upstream "
+                         "shape: create `{operation, shots}`, regenerate `{operation, shot}`, render "
+                         "`{operation, video_url}`"},
+    502: {"description": "The request waited and its operation failed: `{code, message, operation_id}`"},
+    409: {"description": "Conflict, or the request waited and its operation was cancelled"},
+    504: {"description": "The request waited and its operation is still running (`operation_timeout`); it goes "
+                         "on, and the same request sent again waits again"},
+}
 UserId = Annotated[Identifier | None, Query(description="When given, must own the story")]
 UserHeader = Annotated[Identifier | None, Header(alias="X-User-Id")]
+Prefer = Annotated[list[str] | None, Header(description="RFC 7240: `respond-async` (202 at once) or `wait=N` "
+                                                       "(wait up to N seconds for the result)")]
 
 
-async def _accept(request: OperationRequest, admission: AdmissionDep, presenter: PresenterDep,
-                  store: StoreDep) -> JSONResponse:
+async def _accept(request: OperationRequest, admission: AdmissionDep, presenter: PresenterDep, store: StoreDep,
+                  waiter: WaiterDep, settings: SettingsDep, prefer: list[str] | None) -> JSONResponse:
+    """Admit the request; answer at once with the operation, or wait for it to end and answer with its outcome."""
+    mode = answer_mode(prefer, settings.answers)
     op, created = await admission.admit(request)
+    headers = {"Vary": "Prefer", **mode.headers}
+    if not mode.waits:
+        story = await store.get_story(op.story_id)
+        return JSONResponse(presenter.operation(op, story), status_code=202 if created else 200, headers=headers)
+    op = await waiter.wait(op.operation_id, mode.wait_s) or op
     story = await store.get_story(op.story_id)
-    return JSONResponse(presenter.operation(op, story), status_code=202 if created else 200)
+    if op.status is OperationStatus.succeeded:
+        return JSONResponse(presenter.answer(op, story), status_code=200, headers=headers)
+    if not op.status.terminal and mode.async_on_timeout:
+        return JSONResponse(presenter.operation(op, story), status_code=202, headers=headers)
+    raise presenter.outcome_error(op, waited_s=mode.wait_s, headers=headers)
 
 
 @router.post("/storyboard/create", status_code=202, responses=ACCEPTED)
 async def create_storyboard(body: CreateStoryboardRequest, admission: AdmissionDep, presenter: PresenterDep,
-                            store: StoreDep) -> JSONResponse:
+                            store: StoreDep, waiter: WaiterDep, settings: SettingsDep,
+                            prefer: Prefer = None) -> JSONResponse:
     """Plan a storyboard from a script and draw every shot's keyframe."""
-    return await _accept(body, admission, presenter, store)
+    return await _accept(body, admission, presenter, store, waiter, settings, prefer)
 
 
 @router.post("/shot/regenerate", status_code=202, responses=ACCEPTED)
 async def regenerate_shot(body: RegenerateShotRequest, admission: AdmissionDep, presenter: PresenterDep,
-                          store: StoreDep) -> JSONResponse:
-    """Apply an edit to one shot and draw a new keyframe version."""
-    return await _accept(body, admission, presenter, store)
+                          store: StoreDep, waiter: WaiterDep, settings: SettingsDep,
+                          prefer: Prefer = None) -> JSONResponse:
+    """Apply an edit to one shot (named by its id shot_NN or its uuid) and draw a new keyframe version."""
+    return await _accept(body, admission, presenter, store, waiter, settings, prefer)
 
 
 @router.post("/video/render", status_code=202, responses=ACCEPTED)
 async def render_video(body: RenderVideoRequest, admission: AdmissionDep, presenter: PresenterDep,
-                       store: StoreDep) -> JSONResponse:
+                       store: StoreDep, waiter: WaiterDep, settings: SettingsDep,
+                       prefer: Prefer = None) -> JSONResponse:
     """Narrate, animate and compose the story into one MP4."""
-    return await _accept(body, admission, presenter, store)
+    return await _accept(body, admission, presenter, store, waiter, settings, prefer)
 
 
 @router.get("/operations/{operation_id}")

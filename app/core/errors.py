@@ -7,7 +7,11 @@ ServiceError                        code, message, retryable
 │   ├── NotFound (404)              unknown or another user's story, unknown shot or operation
 │   ├── Conflict (409)              idempotency mismatch, story taken
 │   ├── PreconditionFailed (409)    e.g. render of a story without a storyboard
-│   └── PayloadTooLarge (413)       body over MAX_BODY_BYTES
+│   ├── PayloadTooLarge (413)       body over MAX_BODY_BYTES
+│   └── OperationOutcome            a waiting (synchronous) request's operation did not succeed in time
+│       ├── OperationFailed (502)   it failed: the code and reason of its error
+│       ├── OperationCancelled (409) it was cancelled
+│       └── OperationTimeout (504)  it is still running when the wait ends; it goes on, a retry waits again
 ├── ConfigurationError              settings name a backend that does not exist or cannot be built
 ├── StageError                      a pipeline step failed: recorded in the operation (`<stage>_failed`…)
 ├── BackendError                    one backend call failed (the chain may fall back to the next backend)
@@ -47,9 +51,12 @@ class ServiceError(Exception):
 class ApiError(ServiceError):
     status_code = 400
 
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None, *,
+                 headers: dict[str, str] | None = None):
         super().__init__(message, code=code)
         self.details = details
+        #: response headers the answer carries (e.g. Preference-Applied)
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -80,6 +87,34 @@ class PreconditionFailed(ApiError):
 
 class PayloadTooLarge(ApiError):
     status_code = 413
+
+
+class OperationOutcome(ApiError):
+    """A request that waited for its operation, answered with an error status: the body names the
+    operation (`{code, message, operation_id, details?}`) so the client can poll it or send the same
+    request again."""
+
+    def __init__(self, code: str, message: str, *, operation_id: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(code, message, details, headers=headers)
+        self.operation_id = operation_id
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "operation_id": self.operation_id,
+                **({"details": self.details} if self.details else {})}
+
+
+class OperationFailed(OperationOutcome):
+    status_code = 502
+
+
+class OperationCancelled(OperationOutcome):
+    status_code = 409
+
+
+class OperationTimeout(OperationOutcome):
+    status_code = 504
+    retryable = True
 
 
 # --------------------------------------------------------------------------- configuration

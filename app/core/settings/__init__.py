@@ -24,6 +24,7 @@ from app.core.settings.dashscope import (
 )
 from app.core.settings.service import (
     EMBEDDED,
+    AnswerSettings,
     CallbackSettings,
     EspeakSettings,
     FilmSettings,
@@ -34,7 +35,7 @@ from app.core.settings.service import (
 from app.core.settings.storyboard import OllamaSettings, QwenSettings
 from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings, OssSettings, PixverseSettings
 
-__all__ = ["EMBEDDED", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
+__all__ = ["EMBEDDED", "AnswerSettings", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
            "section_config"]
 
 
@@ -44,6 +45,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     server: ServerSettings = Field(default_factory=ServerSettings)
+    answers: AnswerSettings = Field(default_factory=AnswerSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     stages: StageSettings = Field(default_factory=StageSettings)
     film: FilmSettings = Field(default_factory=FilmSettings)

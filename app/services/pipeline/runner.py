@@ -22,6 +22,7 @@ from app.services.pipeline.create import run_create
 from app.services.pipeline.regenerate import run_regenerate
 from app.services.pipeline.render import run_render
 from app.services.pipeline.reporter import OperationReporter
+from app.services.pipeline.waiting import OperationWaiter
 
 #: Renders an operation's result as clients see it (URLs for keys); the API layer provides it.
 ResultView = Callable[[Operation, Story | None], dict[str, Any] | None]
@@ -41,6 +42,12 @@ class JobRunner:
         self._story_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
+        #: requests waiting for an operation to end; woken when one of ours does
+        self.waiter = OperationWaiter(ctx.store, is_local=self.is_active)
+
+    def is_active(self, operation_id: str) -> bool:
+        """Whether this process runs (or has queued) the operation, so it will signal its end."""
+        return operation_id in self._tasks
 
     def submit(self, op: Operation) -> None:
         if op.operation_id in self._tasks:
@@ -83,6 +90,7 @@ class JobRunner:
                 await asyncio.shield(self._record_cancelled(operation_id))
             finally:
                 self._cancel_requested.discard(operation_id)
+                self.waiter.finished(operation_id)
 
     async def _record_cancelled(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)

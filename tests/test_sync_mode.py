@@ -1,0 +1,137 @@
+"""Synchronous answers against the real server, as the upstream Go backend calls them (tests/upstream_backend.py).
+
+SYNC_WAIT_S makes each POST wait for its operation and answer in that backend's shape; SHOT_ID_FORMAT=uuid
+gives it shot ids it keeps. `Prefer: wait=N` / `Prefer: respond-async` choose per request.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.media import probe, stream
+from tests.server import wait_for
+from tests.upstream_backend import UpstreamBackend, go_uuid
+
+SMALL = {"VIDEO_WIDTH": "320", "VIDEO_HEIGHT": "180", "VIDEO_FPS": "12", "SHOT_MIN_S": "1.0"}
+SCRIPT = "小狗找妈妈。它先找到了猫，又找到了鸭子，最后在门口找到了妈妈。"
+
+
+def test_the_upstream_backend_runs_create_regenerate_render_unmodified(start_service, tmp_path):
+    service = start_service({**SMALL, "SYNC_WAIT_S": "120", "SHOT_ID_FORMAT": "uuid"})
+    backend = UpstreamBackend(service.base_url)
+
+    story_id, created = backend.create_story(str(uuid.uuid4()), "小狗找妈妈", SCRIPT, "温馨可爱")
+    assert created.status == "succeeded", created.error
+    assert backend.exchanges[-1][1] == 200
+    rows = backend.shots_of(story_id)
+    with service.client() as client:
+        story = client.get(f"/api/v1/stories/{story_id}").json()
+    assert len(rows) == len(story["shots"]) >= 4
+    # The backend kept our ids (they parse as UUIDs), one row per shot, in order.
+    assert [r.id for r in rows] == [s["uuid"] for s in story["shots"]] == [s["id"] for s in story["shots"]]
+    assert all(go_uuid(r.id) for r in rows)
+    assert all(r.image_url.startswith(service.base_url) and r.title and r.details for r in rows)
+
+    target = rows[1]
+    old_image = target.image_url
+    regen = backend.regenerate(story_id, target.id, "水彩风格。小狗在雨中奔跑，最后停在门前。", "")
+    assert regen.status == "succeeded", regen.error
+    assert backend.exchanges[-1][1] == 200
+    assert len(backend.shots_of(story_id)) == len(rows)  # matched to its row, no new one
+    assert target.image_url != old_image and "水彩" in target.details
+    with service.client() as client:
+        assert client.get(target.image_url).status_code == 200
+        story = client.get(f"/api/v1/stories/{story_id}").json()
+    assert story["shots"][1]["keyframe_version"] == 2 and story["shots"][1]["image_url"] == target.image_url
+
+    rendered = backend.render(story_id)
+    assert rendered.status == "succeeded", rendered.error
+    video_url = backend.stories[story_id].video_url
+    assert video_url.startswith(service.base_url + "/media/")
+    with service.client() as client:
+        response = client.get(video_url)
+    assert response.status_code == 200 and response.content[4:8] == b"ftyp"
+    (tmp_path / "film.mp4").write_bytes(response.content)
+    assert stream(probe(tmp_path / "film.mp4"), "video")["codec_name"] == "h264"
+
+    # The same request again (the backend retrying) answers the same result, no new work.
+    again = backend.render(story_id, operation_id=rendered.id)
+    assert again.status == "succeeded" and backend.stories[story_id].video_url == video_url
+
+
+def test_default_mode_answers_202_and_prefer_chooses_per_request(start_service):
+    service = start_service(SMALL)
+    backend = UpstreamBackend(service.base_url)
+    # As today: 202 with the operation, which the upstream backend cannot use (it finds no shots).
+    story_id, created = backend.create_story("u-1", "t", SCRIPT, "")
+    assert backend.exchanges[-1][1] == 202
+    assert created.status == "failed" and "no shots" in created.error
+
+    body = {"operation_id": "op-wait", "story_id": "story-wait", "user_id": "u-1", "display_name": "t",
+            "script_content": SCRIPT, "style": ""}
+    with service.client(timeout=120) as client:
+        waited = client.post("/api/v1/storyboard/create", json=body, headers={"Prefer": "wait=90"})
+        assert waited.status_code == 200, waited.text
+        assert waited.headers["Preference-Applied"] == "wait=90"
+        answer = waited.json()
+        assert answer["operation"] == {"operation_id": "op-wait", "status": "succeeded", "detail": None,
+                                       "type": "story_create", "story_id": "story-wait"}
+        assert [s["id"] for s in answer["shots"]] == [f"shot_{i:02d}" for i in range(1, len(answer["shots"]) + 1)]
+
+        regen = {"operation_id": "op-async", "story_id": "story-wait", "user_id": "u-1",
+                 "shot_id": answer["shots"][0]["uuid"], "detail": "雨夜，小狗在门口等待。"}
+        accepted = client.post("/api/v1/shot/regenerate", json=regen, headers={"Prefer": "respond-async"})
+        assert accepted.status_code == 202 and accepted.json()["status"] == "queued"
+        assert accepted.headers["Preference-Applied"] == "respond-async"
+        done = wait_for(client, "op-async")
+        assert done["status"] == "succeeded" and done["result"]["shot"]["id"] == "shot_01"
+        # Waiting for an operation that has already ended answers at once with its result.
+        replay = client.post("/api/v1/shot/regenerate", json=regen, headers={"Prefer": "wait=5"})
+        assert replay.status_code == 200 and replay.json()["shot"]["sequence"] == 1
+        assert replay.json()["shot"]["image_url"] == done["result"]["image_url"]
+
+
+def test_a_render_that_outlives_the_wait_is_504_then_a_retry_gets_it(start_service):
+    service = start_service({**SMALL, "SYNC_WAIT_S": "1", "CLIP_PROVIDER": "tests.fakes:slow_clips",
+                             "SLOW_CLIP_S": "2", "CLIP_FALLBACK": "none"})
+    base = {"story_id": "story-slow", "user_id": "u-1"}
+    with service.client(timeout=60) as client:
+        create = {**base, "operation_id": "op-c", "display_name": "t", "script_content": SCRIPT, "style": ""}
+        assert client.post("/api/v1/storyboard/create", json=create, headers={"Prefer": "wait=60"}).status_code == 200
+        render = {**base, "operation_id": "op-r"}
+        first = client.post("/api/v1/video/render", json=render)
+        assert first.status_code == 504, first.text
+        body = first.json()
+        assert body["code"] == "operation_timeout" and body["operation_id"] == "op-r" and body["message"]
+        answers = [first.status_code]
+        for _ in range(60):
+            response = client.post("/api/v1/video/render", json=render)
+            answers.append(response.status_code)
+            if response.status_code != 504:
+                break
+        assert response.status_code == 200, response.text
+        assert set(answers) <= {504, 200} and len(answers) >= 3
+        result = response.json()
+        assert result["operation"]["status"] == "succeeded" and result["video_url"]
+        assert not result.get("video_data")
+        assert client.get(result["video_url"]).content[4:8] == b"ftyp"
+        op = client.get("/api/v1/operations/op-r").json()
+        assert op["status"] == "succeeded"  # one operation, run once, however often it was asked for
+
+
+def test_a_failing_render_is_never_2xx(start_service):
+    service = start_service({**SMALL, "SYNC_WAIT_S": "60", "SHOT_ID_FORMAT": "uuid",
+                             "CLIP_PROVIDER": "tests.fakes:broken_clips", "CLIP_FALLBACK": "none"})
+    backend = UpstreamBackend(service.base_url)
+    story_id, created = backend.create_story(str(uuid.uuid4()), "t", SCRIPT, "")
+    assert created.status == "succeeded", created.error
+    rendered = backend.render(story_id)
+    status, text = backend.exchanges[-1][1:]
+    assert status == 502, text
+    assert rendered.status == "failed" and backend.stories[story_id].status == "failed"
+    assert "clip_failed" in rendered.error and "GPU server unavailable" in rendered.error
+    error = httpx.Response(status, text=text).json()
+    assert error["operation_id"] == rendered.id and error["details"]["stage"] == "clip"
+    assert go_uuid(error["details"]["shot_id"])  # the failing shot, named as the backend knows it
