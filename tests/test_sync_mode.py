@@ -6,6 +6,7 @@ gives it shot ids it keeps. `Prefer: wait=N` / `Prefer: respond-async` choose pe
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -24,10 +25,20 @@ def test_the_upstream_backend_runs_create_regenerate_render_unmodified(start_ser
 
     story_id, created = backend.create_story(str(uuid.uuid4()), "小狗找妈妈", SCRIPT, "温馨可爱")
     assert created.status == "succeeded", created.error
-    assert backend.exchanges[-1][1] == 200
+    path, status, text = backend.exchanges[-1]
+    assert status == 200
+    raw = json.loads(text)
+    assert raw["operation"]["status"] == "succeeded" and raw["operation"]["detail"] is None
+    for shot in raw["shots"]:  # no number, boolean or object where the backend could expect a string
+        assert isinstance(shot["sequence"], int)
+        assert all(v is None or isinstance(v, str) for k, v in shot.items() if k != "sequence"), shot
     rows = backend.shots_of(story_id)
     with service.client() as client:
         story = client.get(f"/api/v1/stories/{story_id}").json()
+        view = client.get(f"/api/v1/operations/{created.id}").json()
+    uuids = [s["uuid"] for s in story["shots"]]
+    assert sorted(view["progress"]["shots"]) == sorted(uuids)  # every view names shots the same way
+    assert [s["id"] for s in view["result"]["shots"]] == uuids
     assert len(rows) == len(story["shots"]) >= 4
     # The backend kept our ids (they parse as UUIDs), one row per shot, in order.
     assert [r.id for r in rows] == [s["uuid"] for s in story["shots"]] == [s["id"] for s in story["shots"]]
@@ -135,3 +146,21 @@ def test_a_failing_render_is_never_2xx(start_service):
     error = httpx.Response(status, text=text).json()
     assert error["operation_id"] == rendered.id and error["details"]["stage"] == "clip"
     assert go_uuid(error["details"]["shot_id"])  # the failing shot, named as the backend knows it
+
+
+def test_length_limits_are_clear_4xx_the_backend_records(start_service):
+    service = start_service({"SYNC_WAIT_S": "30", "SHOT_ID_FORMAT": "uuid"})
+    backend = UpstreamBackend(service.base_url)
+    cases = [("display_name", "字" * 300, "", "300 characters, the limit is 200"),
+             ("style", "t", "字" * 250, "250 characters, the limit is 200")]
+    for field, display_name, style, says in cases:
+        _, op = backend.create_story(str(uuid.uuid4()), display_name, SCRIPT, style)
+        assert op.status == "failed" and "status=422" in op.error
+        assert f"{field}: too long: {says}" in op.error
+    _, op = backend.create_story(str(uuid.uuid4()), "t", "x" * 20_001, "")
+    assert "status=422" in op.error and "script_too_long" in op.error and "20000" in op.error
+    with service.client() as client:
+        regen = {"operation_id": str(uuid.uuid4()), "story_id": str(uuid.uuid4()), "user_id": "u",
+                 "shot_id": str(uuid.uuid4()), "detail": "d" * 2001, "style": ""}
+        refused = client.post("/api/v1/shot/regenerate", json=regen)
+    assert refused.status_code == 422 and "detail: too long: 2001 characters, the limit is 2000" in refused.text
