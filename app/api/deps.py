@@ -1,4 +1,6 @@
-"""Dependencies the routers declare: the app's services and the API-key check."""
+"""Dependencies the routers declare: the app's services and the API-key check.
+
+All are `async def`, so FastAPI runs them on the event loop rather than sending each to a worker thread."""
 
 from __future__ import annotations
 
@@ -15,27 +17,27 @@ from app.services.pipeline.waiting import OperationWaiter
 from app.state.store import StateStore
 
 
-def get_admission(request: Request) -> Admission:
+async def get_admission(request: Request) -> Admission:
     return cast(Admission, request.app.state.admission)
 
 
-def get_store(request: Request) -> StateStore:
+async def get_store(request: Request) -> StateStore:
     return cast(StateStore, request.app.state.store)
 
 
-def get_presenter(request: Request) -> Presenter:
+async def get_presenter(request: Request) -> Presenter:
     return cast(Presenter, request.app.state.presenter)
 
 
-def get_waiter(request: Request) -> OperationWaiter:
+async def get_waiter(request: Request) -> OperationWaiter:
     return cast(OperationWaiter, request.app.state.waiter)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_api_key(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     expected = request.app.state.settings.server.API_KEY
     if expected is None:
         return
