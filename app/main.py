@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox_task = asyncio.create_task(outbox.run(), name="outbox")
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
+        for warning in settings.sync_mode_warnings():
+            logger.warning("synchronous mode: {}", warning)
         try:
             yield
         finally:

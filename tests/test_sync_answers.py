@@ -13,7 +13,7 @@ import pytest
 
 from app.api.prefer import answer_mode, parse_prefer
 from app.core.ids import shot_uuid, shown_shot_id
-from app.core.settings import AnswerSettings
+from app.core.settings import AnswerSettings, Settings
 from app.models.operation import Operation, OperationStatus, OperationType
 from app.models.requests import RegenerateShotRequest
 from app.models.story import Story
@@ -159,3 +159,14 @@ def test_the_decoder_refuses_what_the_go_backend_refuses() -> None:
     ok = decode({"shots": [{"id": None, "sequence": 3, "extra": [1], "keyframe_version": 2}]}, CREATE_ANSWER)
     assert ok["shots"][0]["id"] == "" and ok["shots"][0]["sequence"] == 3
 
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_the_settings_say_what_would_break_the_upstream_backend() -> None:
+    assert Settings(SYNC_WAIT_S=0).sync_mode_warnings() == []
+    assert Settings(SYNC_WAIT_S=280, SHOT_ID_FORMAT="uuid", PUBLIC_BASE_URL="http://10.0.0.5:12345",
+                    PUBLISH_PROVIDER="local").sync_mode_warnings() == []
+    warned = " ".join(Settings(SYNC_WAIT_S=300, PUBLISH_PROVIDER="oss").sync_mode_warnings())
+    assert "300 s" in warned and "OSS_PUBLIC_BASE_URL" in warned and "SHOT_ID_FORMAT=uuid" in warned
