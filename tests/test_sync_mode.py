@@ -79,6 +79,11 @@ def test_default_mode_answers_202_and_prefer_chooses_per_request(start_service):
     story_id, created = backend.create_story("u-1", "t", SCRIPT, "")
     assert backend.exchanges[-1][1] == 202
     assert created.status == "failed" and "no shots" in created.error
+    rendered = backend.render(story_id)  # accepted behind the create; the backend takes it for done
+    assert backend.exchanges[-1][1] == 202 and json.loads(backend.exchanges[-1][2])["status"] == "queued"
+    assert rendered.status == "succeeded" and backend.stories[story_id].video_url == ""
+    assert "Preference-Applied" not in httpx.post(f"{service.base_url}/api/v1/video/render", json={
+        "operation_id": rendered.id, "story_id": story_id, "user_id": "u-1"}).headers
 
     body = {"operation_id": "op-wait", "story_id": "story-wait", "user_id": "u-1", "display_name": "t",
             "script_content": SCRIPT, "style": ""}
