@@ -82,48 +82,55 @@ def create_body(i: int) -> dict[str, str]:
             "style": ""}
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(tempfile.mkdtemp(prefix="story2video-syncbench-")) / "data"
-    data_dir.mkdir(parents=True)
+async def measure(requests: int = 100, wait_s: int = 40, window_s: float = 15.0,
+                  data_dir: Path | None = None, *, quick: bool = False) -> dict[str, Any]:
+    """Run the phases against a fresh server; the figures as a dict (see `markdown`). `quick` measures
+    only the two that compare (ops, waiting), as the test does."""
+    if wait_s < window_s + 5:
+        raise ValueError("the wait must outlast the measuring window by a few seconds")
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="story2video-syncbench-")) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = ServiceProcess(data_dir, {
         "STORYBOARD_PROVIDER": "tests.fakes:slow_planner", "STORYBOARD_FALLBACK": "none",
-        "SLOW_PLAN_S": str(args.window * 4 + args.wait + 60), "LOG_LEVEL": "WARNING",
+        "SLOW_PLAN_S": str(window_s * 4 + wait_s + 60), "LOG_LEVEL": "WARNING",
     }).start()
     assert server.proc is not None
     pid = server.proc.pid
     phases: dict[str, Any] = {}
     try:
-        await asyncio.sleep(1.0)
-        phases["idle"] = await probe_health(server.base_url, args.window, pid)
-        limits = httpx.Limits(max_connections=args.requests + 10, max_keepalive_connections=args.requests + 10)
-        async with httpx.AsyncClient(base_url=server.base_url, timeout=args.wait + 60, limits=limits) as client:
+        if not quick:
+            await asyncio.sleep(1.0)
+            phases["idle"] = await probe_health(server.base_url, window_s, pid)
+        limits = httpx.Limits(max_connections=requests + 10, max_keepalive_connections=requests + 10)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=wait_s + 60, limits=limits) as client:
             admitted = await asyncio.gather(*(
                 client.post("/api/v1/storyboard/create", json=create_body(i), headers={"Prefer": "respond-async"})
-                for i in range(args.requests)))
+                for i in range(requests)))
             assert all(r.status_code == 202 for r in admitted), {r.status_code for r in admitted}
-            phases["ops"] = await probe_health(server.base_url, args.window, pid)
+            phases["ops"] = await probe_health(server.base_url, window_s, pid)
 
             started = time.perf_counter()
             waiting = [asyncio.create_task(client.post(
-                "/api/v1/storyboard/create", json=create_body(i), headers={"Prefer": f"wait={args.wait}"}))
-                for i in range(args.requests)]
+                "/api/v1/storyboard/create", json=create_body(i), headers={"Prefer": f"wait={wait_s}"}))
+                for i in range(requests)]
             await asyncio.sleep(2.0)  # all connected and waiting
             assert not any(t.done() for t in waiting), "a waiting request answered early"
-            phases["waiting"] = await probe_health(server.base_url, args.window, pid)
+            phases["waiting"] = await probe_health(server.base_url, window_s, pid)
             answers = await asyncio.gather(*waiting)
             held_s = time.perf_counter() - started
         codes = sorted({r.status_code for r in answers})
         timeouts = sum(r.status_code == 504 and r.json()["code"] == "operation_timeout" for r in answers)
-        phases["after"] = await probe_health(server.base_url, min(args.window, 5.0), pid)
+        if not quick:
+            phases["after"] = await probe_health(server.base_url, min(window_s, 5.0), pid)
     finally:
         server.stop()
     return {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "requests": args.requests, "wait_s": args.wait, "window_s": args.window,
+        "requests": requests, "wait_s": wait_s, "window_s": window_s,
         "answers": {"status_codes": codes, "operation_timeout": timeouts, "held_s": round(held_s, 1)},
         "phases": phases,
-        "waiter_cost_kib": round((phases["waiting"]["rss_mib"] - phases["ops"]["rss_mib"]) * 1024 / args.requests,
+        "waiter_cost_kib": round((phases["waiting"]["rss_mib"] - phases["ops"]["rss_mib"]) * 1024 / requests,
                                  1),
     }
 
@@ -157,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.wait < args.window + 5:
         parser.error("--wait must outlast the measuring window by a few seconds")
-    result = asyncio.run(run(args))
+    result = asyncio.run(measure(args.requests, args.wait, args.window))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     print(markdown(result))  # noqa: T201

@@ -11,8 +11,9 @@ import uuid
 
 import httpx
 
+from tests.by_path import import_by_path
 from tests.media import probe, stream
-from tests.server import wait_for
+from tests.server import REPO, wait_for
 from tests.upstream_backend import UpstreamBackend, go_uuid
 
 SMALL = {"VIDEO_WIDTH": "320", "VIDEO_HEIGHT": "180", "VIDEO_FPS": "12", "SHOT_MIN_S": "1.0"}
@@ -169,3 +170,14 @@ def test_length_limits_are_clear_4xx_the_backend_records(start_service):
                  "shot_id": str(uuid.uuid4()), "detail": "d" * 2001, "style": ""}
         refused = client.post("/api/v1/shot/regenerate", json=regen)
     assert refused.status_code == 422 and "detail: too long: 2001 characters, the limit is 2000" in refused.text
+
+
+async def test_a_hundred_waiting_requests_leave_the_server_responsive(tmp_path):
+    """bench/sync_wait.py in short: 100 requests waiting on slow operations (its figures: docs/benchmarks.md)."""
+    bench = import_by_path("sync_wait_bench", REPO / "bench" / "sync_wait.py")
+    result = await bench.measure(requests=100, wait_s=8, window_s=3.0, data_dir=tmp_path / "data", quick=True)
+    assert result["answers"]["status_codes"] == [504] and result["answers"]["operation_timeout"] == 100
+    ops, waiting = result["phases"]["ops"], result["phases"]["waiting"]
+    assert waiting["p99_ms"] < 50, result
+    assert waiting["threads"] <= ops["threads"]  # waiting holds no thread
+    assert result["waiter_cost_kib"] < 200, result  # measured: ~20 KiB each
