@@ -12,12 +12,14 @@ import uuid
 import pytest
 
 from app.api.prefer import answer_mode, parse_prefer
+from app.api.presenter import Presenter
 from app.core.ids import shot_uuid, shown_shot_id
 from app.core.settings import AnswerSettings, Settings
-from app.models.operation import Operation, OperationStatus, OperationType
+from app.models.operation import Operation, OperationError, OperationStatus, OperationType
 from app.models.requests import RegenerateShotRequest
 from app.models.story import Story
 from app.services.pipeline.waiting import OperationWaiter
+from app.services.publish.local import LocalObjectStore
 from tests.upstream_backend import CREATE_ANSWER, REGENERATE_ANSWER, ModelServiceError, decode, go_uuid
 
 # ----------------------------------------------------------------------------- Prefer (RFC 7240)
@@ -170,3 +172,31 @@ def test_the_settings_say_what_would_break_the_upstream_backend() -> None:
                     PUBLISH_PROVIDER="local").sync_mode_warnings() == []
     warned = " ".join(Settings(SYNC_WAIT_S=300, PUBLISH_PROVIDER="oss").sync_mode_warnings())
     assert "300 s" in warned and "OSS_PUBLIC_BASE_URL" in warned and "SHOT_ID_FORMAT=uuid" in warned
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "http", "code"),
+    [
+        (OperationStatus.failed, OperationError(code="clip_failed", message="clip_failed for shot_02: http_503",
+                                                stage="clip", shot_id="shot_02"), 502, "clip_failed"),
+        (OperationStatus.cancelled, OperationError(code="cancelled", message="the operation was cancelled"),
+         409, "operation_cancelled"),
+        (OperationStatus.running, None, 504, "operation_timeout"),
+        (OperationStatus.queued, None, 504, "operation_timeout"),
+    ],
+)
+def test_an_operation_that_did_not_succeed_is_an_error_status_naming_it(tmp_path, status, error, http, code) -> None:
+    presenter = Presenter(LocalObjectStore(tmp_path, "http://h"), Settings(SHOT_ID_FORMAT="uuid"))
+    op = running("op-x").model_copy(update={"status": status, "error": error, "story_id": "story-1"})
+    failure = presenter.outcome_error(op, waited_s=280, headers={"Preference-Applied": "wait=280"})
+    assert (failure.status_code, failure.code) == (http, code)
+    body = failure.body()
+    assert body["operation_id"] == "op-x" and body["message"] and body["details"]["status"] == str(status)
+    assert failure.headers == {"Preference-Applied": "wait=280"}
+    if error and error.shot_id:
+        assert body["details"]["shot_id"] == shot_uuid("story-1", 2)
+    if http == 504:
+        assert "280 s" in body["message"] and "same request again" in body["message"]

@@ -126,7 +126,6 @@ class Presenter:
             },
         }
 
-
     def degraded_shots(self, story: Story) -> list[dict[str, str]]:
         """Every shot asset a fallback backend made, with the stage and the reason."""
         return [{"shot_id": shot.shown_id(self.shot_format), "stage": stage, "reason": reason}
