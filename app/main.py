@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -83,10 +84,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a stop signal first ends every request waiting for an operation (each
+    answers 504 at once; the operation resumes at the next start), since uvicorn lets open requests
+    finish before it stops and a synchronous one may wait SYNC_WAIT_S."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI):
+        super().__init__(config)
+        self.fastapi_app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        waiter = getattr(self.fastapi_app.state, "waiter", None)
+        if waiter is not None:
+            waiter.release_all()
+        super().handle_exit(sig, frame)
+
+
 def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     app = create_app(settings)
-    uvicorn.run(app, host=settings.server.bind_host, port=settings.server.PORT, log_config=None)
+    config = uvicorn.Config(app, host=settings.server.bind_host, port=settings.server.PORT, log_config=None)
+    _Server(config, app).run()
 
 
 if __name__ == "__main__":

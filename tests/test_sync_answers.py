@@ -1,6 +1,6 @@
 """In-process pieces of the synchronous mode: Prefer parsing, shot UUIDs, the waiter, the test client's decoder.
 
-(The answers themselves are checked over HTTP in tests/test_sync_mode.py.)"""
+(The full flows are run over HTTP in tests/test_sync_mode.py.)"""
 
 from __future__ import annotations
 

@@ -6,7 +6,9 @@ gives it shot ids it keeps. `Prefer: wait=N` / `Prefer: respond-async` choose pe
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import time
 import uuid
 
 import httpx
@@ -181,3 +183,23 @@ async def test_a_hundred_waiting_requests_leave_the_server_responsive(tmp_path):
     assert waiting["p99_ms"] < 50, result
     assert waiting["threads"] <= ops["threads"]  # waiting holds no thread
     assert result["waiter_cost_kib"] < 200, result  # measured: ~20 KiB each
+
+
+def test_stopping_the_service_answers_waiting_requests_at_once_and_the_work_resumes(start_service):
+    env = {"SYNC_WAIT_S": "120", "STORYBOARD_PROVIDER": "tests.fakes:slow_planner", "SLOW_PLAN_S": "3",
+           "STORYBOARD_FALLBACK": "none", **SMALL}
+    service = start_service(env)
+    body = {"operation_id": "op-stop", "story_id": "story-stop", "user_id": "u-1", "display_name": "t",
+            "script_content": SCRIPT, "style": ""}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(httpx.post, f"{service.base_url}/api/v1/storyboard/create", json=body, timeout=60)
+        time.sleep(1.0)
+        started = time.monotonic()
+        service.stop()  # SIGTERM: uvicorn would otherwise let the request wait out its 120 s
+        answer = waiting.result(timeout=30)
+    assert time.monotonic() - started < 10
+    assert answer.status_code == 504 and answer.json()["code"] == "operation_timeout"
+    assert "stopping" in answer.json()["message"]
+    again = start_service(env, data_dir=service.data_dir)  # resumes the operation; the retry gets it
+    retry = httpx.post(f"{again.base_url}/api/v1/storyboard/create", json=body, timeout=60)
+    assert retry.status_code == 200 and retry.json()["operation"]["status"] == "succeeded"

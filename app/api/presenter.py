@@ -190,8 +190,10 @@ class Presenter:
             "duration": result.get("duration"),
         }
 
-    def outcome_error(self, op: Operation, *, waited_s: float, headers: dict[str, str]) -> OperationOutcome:
-        """The error answer of a request whose operation failed, was cancelled, or outlived the wait."""
+    def outcome_error(self, op: Operation, *, waited_s: float, headers: dict[str, str],
+                      stopping: bool = False) -> OperationOutcome:
+        """The error answer of a request whose operation failed, was cancelled, or outlived the wait
+        (or the service, `stopping`: it resumes at the next start)."""
         details: dict[str, Any] = {"status": str(op.status), "stage": op.progress.stage,
                                    "links": {"self": f"{API_PREFIX}/operations/{op.operation_id}"}}
         if op.status is OperationStatus.cancelled:
@@ -202,8 +204,10 @@ class Presenter:
             return OperationFailed(error["code"], error["message"], operation_id=op.operation_id,
                                    details={**details, "shot_id": error.get("shot_id")}, headers=headers)
         details["progress"] = {"done": op.progress.done, "total": op.progress.total, "percent": op.progress.percent}
+        where = f"{op.progress.stage}, {op.progress.percent:g}%"
+        goes_on = ("the service is stopping; it resumes when the service is back" if stopping else "it goes on")
         return OperationTimeout(
             "operation_timeout",
-            f"operation {op.operation_id} is still {op.status} after {waited_s:g} s ({op.progress.stage}, "
-            f"{op.progress.percent:g}%); it goes on: send the same request again to wait for its result",
+            f"operation {op.operation_id} is still {op.status} after {waited_s:.0f} s ({where}); {goes_on}: "
+            "send the same request again to wait for its result",
             operation_id=op.operation_id, details=details, headers=headers)

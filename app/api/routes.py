@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -42,13 +43,15 @@ async def _accept(request: OperationRequest, admission: AdmissionDep, presenter:
     if not mode.waits:
         story = await store.get_story(op.story_id)
         return JSONResponse(presenter.operation(op, story), status_code=202 if created else 200, headers=headers)
+    started = time.monotonic()
     op = await waiter.wait(op.operation_id, mode.wait_s) or op
     story = await store.get_story(op.story_id)
     if op.status is OperationStatus.succeeded:
         return JSONResponse(presenter.answer(op, story), status_code=200, headers=headers)
     if not op.status.terminal and mode.async_on_timeout:
         return JSONResponse(presenter.operation(op, story), status_code=202, headers=headers)
-    raise presenter.outcome_error(op, waited_s=mode.wait_s, headers=headers)
+    raise presenter.outcome_error(op, waited_s=time.monotonic() - started, headers=headers,
+                                  stopping=waiter.released)
 
 
 @router.post("/storyboard/create", status_code=202, responses=ACCEPTED)

@@ -26,11 +26,25 @@ class OperationWaiter:
         self.poll_s = poll_s
         self.local_poll_s = local_poll_s
         self._waiting: dict[str, set[asyncio.Future[None]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: set when the service stops: every wait returns at once, so shutdown need not wait them out
+        self.released = False
 
     @property
     def waiting(self) -> int:
         """How many requests are waiting now (for tests and benchmarks)."""
         return sum(len(futures) for futures in self._waiting.values())
+
+    def release_all(self) -> None:
+        """The service is stopping: end every wait now and any later one at once. Safe to call from a
+        signal handler (it only sets a flag and schedules the wake-up on the loop)."""
+        self.released = True
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        for operation_id in list(self._waiting):
+            self.finished(operation_id)
 
     def finished(self, operation_id: str) -> None:
         """The operation ended (or stopped running here): wake everyone waiting for it."""
@@ -40,7 +54,7 @@ class OperationWaiter:
 
     async def wait(self, operation_id: str, timeout_s: float) -> Operation | None:
         """The operation once it is terminal, or as it is after `timeout_s`; None if it does not exist."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         deadline = loop.time() + max(timeout_s, 0.0)
         while True:
             # Registered before the read: an end signalled between the read and the wait is not missed.
@@ -49,7 +63,7 @@ class OperationWaiter:
             try:
                 op = await self.store.get_operation(operation_id)
                 remaining = deadline - loop.time()
-                if op is None or op.status.terminal or remaining <= 0:
+                if op is None or op.status.terminal or remaining <= 0 or self.released:
                     return op
                 interval = self.local_poll_s if self.is_local(operation_id) else self.poll_s
                 await asyncio.wait({future}, timeout=min(remaining, interval * random.uniform(0.8, 1.0)))
