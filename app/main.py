@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -58,10 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
+        app.state.waiter = runner.waiter
         outbox_task = asyncio.create_task(supervise(OUTBOX, outbox.run, health), name="outbox")
         runner.start()
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
+        for warning in settings.sync_mode_warnings():
+            logger.warning("synchronous mode: {}", warning)
         try:
             yield
         finally:
@@ -74,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
-                              "`/api/v1/operations/{id}` or receive signed callbacks.")
+                              "`/api/v1/operations/{id}` or receive signed callbacks. With SYNC_WAIT_S, or "
+                              "`Prefer: wait=N` per request, a POST waits for its operation and answers "
+                              "with its result (200), its failure (>= 400) or 504 if it is still running.")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.MAX_BODY_BYTES)
     app.include_router(router)
@@ -114,10 +120,27 @@ def _watch_event_loop(limit_s: float) -> None:
     logging.getLogger("asyncio").addHandler(Blocked(level=logging.WARNING))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a stop signal first ends every request waiting for an operation (each
+    answers 504 at once; the operation resumes at the next start), since uvicorn lets open requests
+    finish before it stops and a synchronous one may wait SYNC_WAIT_S."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI):
+        super().__init__(config)
+        self.fastapi_app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        waiter = getattr(self.fastapi_app.state, "waiter", None)
+        if waiter is not None:
+            waiter.release_all()
+        super().handle_exit(sig, frame)
+
+
 def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     app = create_app(settings)
-    uvicorn.run(app, host=settings.server.bind_host, port=settings.server.PORT, log_config=None)
+    config = uvicorn.Config(app, host=settings.server.bind_host, port=settings.server.PORT, log_config=None)
+    _Server(config, app).run()
 
 
 if __name__ == "__main__":

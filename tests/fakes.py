@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import StageError, TerminalBackendError, TransientBackendError
 from app.core.settings import Settings
@@ -12,6 +13,7 @@ from app.services.backend import Readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.kenburns import KenBurnsAnimator
 from app.services.publish.local import LocalObjectStore, media_dir
+from app.services.storyboard.rules.planner import RuleBasedPlanner
 
 
 class FailingPlanner:
@@ -142,3 +144,29 @@ class SlowRenderer:
 
 def slow_keyframes(settings: Settings) -> SlowRenderer:
     return SlowRenderer(settings)
+
+
+class SlowPlanner:
+    """The rule-based planner, but each plan takes SLOW_PLAN_S seconds of waiting (no CPU): slow,
+    cheap operations for the synchronous-wait benchmark (bench/sync_wait.py)."""
+
+    def __init__(self) -> None:
+        self.inner = RuleBasedPlanner()
+        self.delay_s = float(os.environ.get("SLOW_PLAN_S", "30"))
+
+    async def plan(self, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.delay_s)
+        return await self.inner.plan(**kwargs)
+
+    async def revise_shot(self, **kwargs: Any) -> Any:
+        return await self.inner.revise_shot(**kwargs)
+
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, detail=f"rules after {self.delay_s:g} s")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def slow_planner(_: Settings) -> SlowPlanner:
+    return SlowPlanner()

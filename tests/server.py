@@ -81,7 +81,7 @@ class ServiceProcess(ServerProcess):
         raise RuntimeError(f"server did not start:\n{self.log()}")
 
     def client(self, **kwargs) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
+        return httpx.Client(base_url=self.base_url, **{"timeout": 30, **kwargs})
 
 
 def wait_for(client: httpx.Client, operation_id: str, *, timeout_s: float = 240) -> dict:

@@ -59,7 +59,7 @@ async def test_the_running_limit_holds_and_stories_take_turns(tmp_path: Path) ->
         peak = 0
         started: list[str] = []
         while True:
-            ops = [op for op in await svc.store.list_operations()]
+            ops = await svc.store.list_operations()
             running = [op.operation_id for op in ops if op.status == "running"]
             peak = max(peak, len(running))
             started += [r for r in running if r not in started]

@@ -11,7 +11,7 @@ from loguru import logger
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import ApiError, TooManyRequests, storage_error
+from app.core.errors import ApiError, storage_error
 
 
 class ErrorBody(BaseModel):
@@ -32,12 +32,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
+
+
+def _problem(err: dict[str, Any]) -> str:
+    """What is wrong with one field, in words; a too-long text says its length and the limit."""
+    limit = (err.get("ctx") or {}).get("max_length")
+    if err.get("type") == "string_too_long" and isinstance(err.get("input"), str) and limit is not None:
+        return f"too long: {len(err['input'])} characters, the limit is {limit}"
+    return str(err["msg"])
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "problem": err["msg"]}
+    errors = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "problem": _problem(err)}
               for err in exc.errors()]
     first = errors[0] if errors else {"field": "", "problem": "invalid request"}
     message = f"{first['field'] or 'body'}: {first['problem']}"

@@ -10,7 +10,11 @@ ServiceError                        code, message, retryable
 │   ├── PayloadTooLarge (413)       body over MAX_BODY_BYTES
 │   ├── TooManyRequests (429)       the work queue is full (with Retry-After)
 │   ├── StorageFull (507)           ENOSPC or below MIN_FREE_DISK_MB: `storage_full`
-│   └── StorageUnwritable (503)     read-only or refused writes: `storage_unwritable`
+│   ├── StorageUnwritable (503)     read-only or refused writes: `storage_unwritable`
+│   └── OperationOutcome            a waiting (synchronous) request's operation did not succeed in time
+│       ├── OperationFailed (502)   it failed: the code and reason of its error
+│       ├── OperationCancelled (409) it was cancelled
+│       └── OperationTimeout (504)  it is still running when the wait ends; it goes on, a retry waits again
 ├── ConfigurationError              settings name a backend that does not exist or cannot be built
 ├── StageError                      a pipeline step failed: recorded in the operation (`<stage>_failed`…)
 ├── BackendError                    one backend call failed (the chain may fall back to the next backend)
@@ -50,9 +54,12 @@ class ServiceError(Exception):
 class ApiError(ServiceError):
     status_code = 400
 
-    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None, *,
+                 headers: dict[str, str] | None = None):
         super().__init__(message, code=code)
         self.details = details
+        #: response headers the answer carries (e.g. Preference-Applied)
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -91,7 +98,7 @@ class TooManyRequests(ApiError):
     status_code = 429
 
     def __init__(self, code: str, message: str, *, retry_after_s: int, details: dict[str, Any] | None = None):
-        super().__init__(code, message, details)
+        super().__init__(code, message, details, headers={"Retry-After": str(retry_after_s)})
         self.retry_after_s = retry_after_s
 
 
@@ -106,6 +113,34 @@ class StorageUnwritable(ApiError):
     """State or media cannot be written (read-only file system, permissions)."""
 
     status_code = 503
+    retryable = True
+
+
+class OperationOutcome(ApiError):
+    """A request that waited for its operation, answered with an error status: the body names the
+    operation (`{code, message, operation_id, details?}`) so the client can poll it or send the same
+    request again."""
+
+    def __init__(self, code: str, message: str, *, operation_id: str, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(code, message, details, headers=headers)
+        self.operation_id = operation_id
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "operation_id": self.operation_id,
+                **({"details": self.details} if self.details else {})}
+
+
+class OperationFailed(OperationOutcome):
+    status_code = 502
+
+
+class OperationCancelled(OperationOutcome):
+    status_code = 409
+
+
+class OperationTimeout(OperationOutcome):
+    status_code = 504
     retryable = True
 
 

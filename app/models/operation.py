@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -41,9 +42,11 @@ class Progress(BaseModel):
     def percent(self) -> float:
         return round(100.0 * self.done / self.total, 1) if self.total else 0.0
 
-    def view(self) -> dict[str, Any]:
-        """The progress as the API and the callbacks show it."""
-        return {**self.model_dump(), "percent": self.percent}
+    def view(self, shot_name: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The progress as the API and the callbacks show it; `shot_name` turns a stored shot id into
+        the id clients are shown (SHOT_ID_FORMAT)."""
+        shots = {shot_name(k) if shot_name else k: v for k, v in self.shots.items()}
+        return {**self.model_dump(), "shots": shots, "percent": self.percent}
 
 
 class OperationError(BaseModel):

@@ -53,6 +53,10 @@ class CreateStoryboardRequest(OperationRequest):
     )
 
 
+#: The shot fields a regenerate may edit; a blank one keeps the stored value.
+EDIT_FIELDS = ("detail", "subject", "camera", "narration", "tone", "style")
+
+
 class RegenerateShotRequest(OperationRequest):
     shot_id: Identifier
     detail: str | None = ShortText
@@ -81,10 +85,16 @@ class RegenerateShotRequest(OperationRequest):
     @model_validator(mode="before")
     @classmethod
     def _fold_detail_aliases(cls, data: Any) -> Any:
-        """`details` and `prompt` are older names of `detail` (first non-empty wins)."""
-        if isinstance(data, dict) and not data.get("detail"):
-            data = dict(data)
+        """`details` and `prompt` are older names of `detail` (first non-empty wins). A blank edit field
+        is no edit: the upstream backend sends every field as a string, `""` when the user left it alone."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if not data.get("detail"):
             data["detail"] = data.get("details") or data.get("prompt") or data.get("detail")
+        for field in EDIT_FIELDS:
+            if isinstance(data.get(field), str) and not data[field].strip():
+                data[field] = None
         return data
 
 

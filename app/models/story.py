@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from app.core.ids import ShotIdFormat, canonical_shot_ref, shot_uuid
 from app.models.storyboard import Character
 
 
@@ -63,7 +64,10 @@ class FinalVideo(Asset):
 
 
 class Shot(BaseModel):
+    #: the short id, shot_NN: used in paths, object keys, progress and state
     id: str
+    #: the stable UUID (core.ids.shot_uuid of the story id and the sequence); set by the story
+    uuid: str = ""
     sequence: int
     subject: str
     detail: str
@@ -81,6 +85,10 @@ class Shot(BaseModel):
     clip: Asset | None = None
     #: stage → why a fallback backend made this shot's asset (absent when the configured one did)
     degraded: dict[str, str] = Field(default_factory=dict)
+
+    def shown_id(self, shot_format: ShotIdFormat) -> str:
+        """The id clients are shown under SHOT_ID_FORMAT."""
+        return self.uuid if shot_format == "uuid" and self.uuid else self.id
 
 
 class Story(BaseModel):
@@ -101,5 +109,14 @@ class Story(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
+    @model_validator(mode="after")
+    def _derive_shot_uuids(self) -> Story:
+        """Every shot's UUID follows from the story id and its sequence (stories stored before UUIDs too)."""
+        for shot in self.shots:
+            shot.uuid = shot_uuid(self.story_id, shot.sequence)
+        return self
+
     def shot(self, shot_id: str) -> Shot | None:
-        return next((s for s in self.shots if s.id == shot_id), None)
+        """The shot with this short id (shot_NN) or this UUID (any spelling uuid.UUID accepts)."""
+        ref = canonical_shot_ref(shot_id)
+        return next((s for s in self.shots if ref in (s.id, s.uuid)), None)

@@ -24,6 +24,7 @@ from app.core.settings.dashscope import (
 )
 from app.core.settings.service import (
     EMBEDDED,
+    AnswerSettings,
     CallbackSettings,
     EspeakSettings,
     FilmSettings,
@@ -35,7 +36,7 @@ from app.core.settings.service import (
 from app.core.settings.storyboard import OllamaSettings, QwenSettings
 from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings, OssSettings, PixverseSettings
 
-__all__ = ["EMBEDDED", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
+__all__ = ["EMBEDDED", "AnswerSettings", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
            "section_config"]
 
 
@@ -45,6 +46,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     server: ServerSettings = Field(default_factory=ServerSettings)
+    answers: AnswerSettings = Field(default_factory=AnswerSettings)
     state: StateSettings = Field(default_factory=StateSettings)
     stages: StageSettings = Field(default_factory=StageSettings)
     work: WorkSettings = Field(default_factory=WorkSettings)
@@ -88,6 +90,28 @@ class Settings(BaseModel):
     def music_dir(self) -> Path:
         """Where background music files are looked up by name."""
         return self.film.MUSIC_DIR if self.film.MUSIC_DIR is not None else self.state.DATA_DIR / "music"
+
+    def sync_mode_warnings(self) -> list[str]:
+        """What makes the synchronous mode a poor fit for the upstream backend (which waits 300 s and
+        stores the URLs it is given for good); empty when SYNC_WAIT_S is 0."""
+        wait = self.answers.SYNC_WAIT_S
+        if wait <= 0:
+            return []
+        found = []
+        if wait >= 300:
+            found.append(f"SYNC_WAIT_S={wait:g} is not under the upstream backend's 300 s client timeout: it "
+                         "gives up before it can see our 504 (keep it around 280)")
+        publish = self.stages.provider_for("publish")
+        if publish == "oss" and not self.oss.PUBLIC_BASE_URL:
+            found.append("OSS_PUBLIC_BASE_URL is empty: answers carry presigned URLs that expire after "
+                         f"{self.oss.URL_EXPIRES_S} s, and the backend stores them for good")
+        if publish in ("local", EMBEDDED) and not self.server.PUBLIC_BASE_URL:
+            found.append(f"PUBLIC_BASE_URL is empty: answers carry {self.server.public_base_url}/media/… URLs, "
+                         "which another machine cannot reach")
+        if self.answers.SHOT_ID_FORMAT != "uuid":
+            found.append("SHOT_ID_FORMAT=short: the upstream backend keeps only UUID shot ids, so its "
+                         "regenerate requests will name shots we do not know (set SHOT_ID_FORMAT=uuid)")
+        return found
 
     def sections(self) -> dict[str, BaseSettings]:
         return {name: getattr(self, name) for name in type(self).model_fields}

@@ -9,6 +9,7 @@ from typing import Any, Literal, get_args
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings
 
+from app.core.ids import ShotIdFormat
 from app.core.settings.base import section_config
 
 #: The stages that have backends, in pipeline order (compose has none: it is FFmpeg in process).
@@ -50,6 +51,25 @@ class ServerSettings(BaseSettings):
             return self.PUBLIC_BASE_URL.rstrip("/")
         host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "") else self.bind_host
         return f"http://{host}:{self.PORT}"
+
+
+class AnswerSettings(BaseSettings):
+    """How the three POSTs answer: at once (202, then poll or callbacks) or after waiting; which shot id is shown.
+
+    A client may choose per request with `Prefer: respond-async` or `Prefer: wait=N` (RFC 7240)."""
+
+    model_config = section_config()
+
+    #: > 0: each POST waits up to this many seconds for its operation and answers 200 with the result
+    #: in the upstream backend's shape, >= 400 when it failed, 504 when it is still running (it goes on;
+    #: the same request again waits again). 0 = answer 202 at once. Behind the upstream Go backend,
+    #: keep it under its 300 s client timeout (e.g. 280).
+    SYNC_WAIT_S: float = Field(0.0, ge=0)
+    #: The longest `Prefer: wait=N` a request may ask for; longer asks are cut to this.
+    SYNC_WAIT_MAX_S: float = Field(600.0, ge=0)
+    #: Which shot id is shown as `id`: short = shot_NN, uuid = the shot's stable UUID (derived from the
+    #: story id and the sequence). Both are always accepted as `shot_id`, and `uuid` is always shown too.
+    SHOT_ID_FORMAT: ShotIdFormat = "short"
 
 
 class StateSettings(BaseSettings):

@@ -113,8 +113,10 @@ class Admission:
             raise PreconditionFailed("storyboard_missing",
                                      f"story {request.story_id} has no storyboard; create one first")
         if isinstance(request, RegenerateShotRequest) and story.shot(request.shot_id) is None:
-            raise NotFound("shot_not_found", f"shot {request.shot_id} does not exist in story {story.story_id}",
-                           {"shot_id": request.shot_id, "existing_shot_ids": [s.id for s in story.shots]})
+            shown = self.settings.answers.SHOT_ID_FORMAT
+            raise NotFound("shot_not_found", f"shot {request.shot_id} does not exist in story {story.story_id} "
+                           "(a shot is named by its id shot_NN or its uuid)",
+                           {"shot_id": request.shot_id, "existing_shot_ids": [s.shown_id(shown) for s in story.shots]})
         return None
 
     def _check_create(self, request: CreateStoryboardRequest, story: Story | None) -> Story | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.ids import shot_id_for
+from app.core.ids import shot_id_for, shot_uuid
 from app.models.operation import Operation
 from app.models.requests import CreateStoryboardRequest
 from app.models.story import Shot, Story, StoryStatus
@@ -63,7 +63,8 @@ def _apply_storyboard(story: Story, board: Storyboard, operation_id: str, degrad
     story.language = board.language
     story.characters = board.characters
     story.shots = [
-        Shot(id=shot_id_for(i), sequence=i, **planned.model_dump()) for i, planned in enumerate(board.shots, 1)
+        Shot(id=shot_id_for(i), uuid=shot_uuid(story.story_id, i), sequence=i, **planned.model_dump())
+        for i, planned in enumerate(board.shots, 1)
     ]
     story.video = None
     story.plan_operation_id = operation_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.core.ids import shown_shot_id
 from app.models.events import CallbackEvent, event_id_for
 from app.models.operation import Operation, OperationStatus
 from app.services.pipeline.context import PipelineContext
@@ -52,9 +53,15 @@ class OperationReporter:
 
         await self._update(change)
 
+    def shot_name(self, shot_id: str) -> str:
+        """The id a client is shown for a stored shot id (SHOT_ID_FORMAT)."""
+        return shown_shot_id(self.op.story_id, shot_id, self.ctx.settings.answers.SHOT_ID_FORMAT)
+
     async def emit(self, event: str, *, stage: str, status: str, result: dict[str, Any] | None = None,
                    error: dict[str, Any] | None = None) -> None:
         url = self.op.callback_url or self.ctx.settings.callbacks.CALLBACK_URL
+        if error and error.get("shot_id"):
+            error = {**error, "shot_id": self.shot_name(error["shot_id"])}
         payload = CallbackEvent(
             event_id=event_id_for(self.op.operation_id, event, stage),
             event=event,
@@ -64,7 +71,7 @@ class OperationReporter:
             user_id=self.op.user_id,
             stage=stage,
             status=status,
-            progress=self.op.progress.view(),
+            progress=self.op.progress.view(self.shot_name),
             result=result,
             error=error,
         )

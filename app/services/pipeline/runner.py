@@ -27,6 +27,7 @@ from app.services.pipeline.fairqueue import Entry, FairQueue
 from app.services.pipeline.regenerate import run_regenerate
 from app.services.pipeline.render import run_render
 from app.services.pipeline.reporter import OperationReporter
+from app.services.pipeline.waiting import OperationWaiter
 
 #: Renders an operation's result as clients see it (URLs for keys); the API layer provides it.
 ResultView = Callable[[Operation, Story | None], dict[str, Any] | None]
@@ -53,6 +54,12 @@ class JobRunner:
         self._cancel_requested: set[str] = set()
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
+        #: requests waiting for an operation to end; woken when one of ours does
+        self.waiter = OperationWaiter(ctx.store, is_local=self.is_active)
+
+    def is_active(self, operation_id: str) -> bool:
+        """Whether this process runs (or has queued) the operation, so it will signal its end."""
+        return operation_id in self._queued_ids or operation_id in self._running
 
     # --- admission side ----------------------------------------------------------------------
     def check_capacity(self) -> None:
@@ -94,6 +101,7 @@ class JobRunner:
         if self._queue.remove(operation_id):
             self._queued_ids.discard(operation_id)
             await asyncio.shield(self._record_cancelled(operation_id))
+            self.waiter.finished(operation_id)
             return True
         task = self._running.get(operation_id)
         if task is None:
@@ -138,6 +146,7 @@ class JobRunner:
                 self._running.pop(operation_id, None)
                 self._queue.done(entry.story_id)
                 self._wake.set()
+                self.waiter.finished(operation_id)
 
     async def _execute(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)
