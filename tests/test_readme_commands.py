@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.media import probe, stream
 from tests.server import REPO
@@ -32,4 +33,4 @@ def test_demo_renders_the_example_story_in_a_fresh_clone(tmp_path):
     assert video and subtitles and storyboard, done.stdout
     info = probe(video.group(1))
     assert stream(info, "video")["codec_name"] == "h264" and stream(info, "audio")["codec_name"] == "aac"
-    assert "豆豆" in open(subtitles.group(1), encoding="utf-8").read()
+    assert "豆豆" in Path(subtitles.group(1)).read_text(encoding="utf-8")
