@@ -18,6 +18,7 @@ from filelock import FileLock
 from app.models.operation import Operation
 from app.models.story import Story, utcnow
 from app.state.atomic import atomic_write_json, read_json
+from app.state.events import EventLog
 
 T = TypeVar("T", Story, Operation)
 
@@ -29,6 +30,8 @@ class StateStore:
         self.operations_dir = data_dir / "operations"
         self.locks_dir = data_dir / "locks"
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        #: every callback event of each operation, in order (the SSE stream reads it)
+        self.events = EventLog(data_dir)
 
     # --- paths -----------------------------------------------------------------------------
     def story_dir(self, story_id: str) -> Path:

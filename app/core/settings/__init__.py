@@ -32,6 +32,7 @@ from app.core.settings.service import (
     StateSettings,
 )
 from app.core.settings.storyboard import OllamaSettings, QwenSettings
+from app.core.settings.studio import ContactSheetSettings, ObservabilitySettings, StudioSettings
 from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings, OssSettings, PixverseSettings
 
 __all__ = ["EMBEDDED", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
@@ -50,6 +51,9 @@ class Settings(BaseModel):
     compose: ComposeOptions = Field(default_factory=ComposeOptions)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
+    studio: StudioSettings = Field(default_factory=StudioSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    contact_sheet: ContactSheetSettings = Field(default_factory=ContactSheetSettings)
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     qwen: QwenSettings = Field(default_factory=QwenSettings)
     comfyui: ComfyUISettings = Field(default_factory=ComfyUISettings)

@@ -16,6 +16,7 @@ import httpx
 from loguru import logger
 from pydantic import BaseModel
 
+from app.core import metrics
 from app.core.settings import Settings
 from app.models.events import CallbackEvent
 from app.services.backend import backoff_s
@@ -54,6 +55,10 @@ class Outbox:
             await asyncio.to_thread(atomic_write_json, path, pending.model_dump(mode="json"))
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look for due events now (after events were put back from outbox-dead)."""
+        self._wake.set()
+
     async def run(self) -> None:
         """Deliver forever; wakes on enqueue or when the next retry falls due."""
         while True:
@@ -90,6 +95,7 @@ class Outbox:
         if pending.next_attempt_at > time.time():
             return pending.next_attempt_at
         error = await self._post(pending)
+        metrics.CALLBACK_DELIVERIES.labels("delivered" if error is None else "failed").inc()
         if error is None:
             await asyncio.to_thread(path.unlink, True)
             return time.time()  # the next event of this operation may go right away
@@ -120,6 +126,7 @@ class Outbox:
             logger.error("callback {} for {} dead-lettered after {} attempts: {}",
                          event.event_id, event.operation_id, pending.attempts, error)
             await asyncio.to_thread(self._move_to_dead, path, pending)
+            metrics.CALLBACK_DELIVERIES.labels("dead_lettered").inc()
             return time.time()
         delay = backoff_s(pending.attempts, base_s=self.settings.callbacks.CALLBACK_RETRY_BASE_S,
                             max_s=self.settings.callbacks.CALLBACK_RETRY_MAX_S)

@@ -14,6 +14,7 @@ from typing import Any
 
 from loguru import logger
 
+from app.core import metrics
 from app.core.errors import StageError
 from app.models.operation import Operation, OperationError, OperationStatus, OperationType
 from app.models.story import Story, StoryStatus, utcnow
@@ -47,6 +48,7 @@ class JobRunner:
             return
         task = asyncio.create_task(self._run(op.operation_id, op.story_id), name=op.operation_id)
         self._tasks[op.operation_id] = task
+        metrics.operation_queued(op.operation_id, op.type)
         task.add_done_callback(lambda _: self._tasks.pop(op.operation_id, None))
 
     async def resume_pending(self) -> int:
@@ -83,6 +85,7 @@ class JobRunner:
                 await asyncio.shield(self._record_cancelled(operation_id))
             finally:
                 self._cancel_requested.discard(operation_id)
+                metrics.operation_left(operation_id)
 
     async def _record_cancelled(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)
@@ -96,6 +99,7 @@ class JobRunner:
         if op is None or op.status.terminal:
             return
         op = await self.ctx.store.update_operation(operation_id, _mark_running)
+        metrics.operation_started(operation_id, op.type)
         logger.info("{} started (attempt {})", op.type, op.attempts)
         reporter = OperationReporter(self.ctx, op)
         try:
@@ -136,6 +140,9 @@ class JobRunner:
                             result=self.result_view(op, story),
                             error=error.model_dump() if error else None)
         await self.ctx.store.update_operation(op.operation_id, finish)
+        metrics.operation_ended(op.operation_id, op.type, status, error_code=error.code if error else None,
+                                error_stage=error.stage if error else None,
+                                seconds=(op.finished_at - op.created_at).total_seconds() if op.finished_at else None)
         if error:
             logger.warning("{} failed: {} ({})", op.type, error.code, error.message)
         else:
