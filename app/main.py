@@ -12,10 +12,15 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from loguru import logger
 
+from app.api.admin import router as admin_router
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
+from app.api.events import router as events_router
 from app.api.limits import BodySizeLimit
+from app.api.metrics import install_metrics
 from app.api.presenter import Presenter
 from app.api.routes import router
+from app.api.studio import install_studio
 from app.core.logging import configure_logging
 from app.core.settings import Settings
 from app.services.callbacks.outbox import Outbox
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = JobRunner(ctx, presenter.result)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
+        app.state.outbox = outbox
         outbox_task = asyncio.create_task(outbox.run(), name="outbox")
         resumed = await runner.resume_pending()
         logger.info("ready on {} (resumed {} operations)", settings.server.public_base_url, resumed)
@@ -54,12 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await outbox.aclose()
             await providers.aclose()
 
-    app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
                               "`/api/v1/operations/{id}` or receive signed callbacks.")
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.MAX_BODY_BYTES)
     app.include_router(router)
+    app.include_router(events_router)
+    app.include_router(admin_router)
+    install_docs(app)  # Swagger UI from the app's own files, no CDN
+    install_metrics(app, settings)
+    install_studio(app, settings)
     published = media_dir(settings)
     published.mkdir(parents=True, exist_ok=True)
     app.mount("/media", StaticFiles(directory=published), name="media")

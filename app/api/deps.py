@@ -7,6 +7,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Header, Request
 
+from app.api import session
 from app.api.presenter import Presenter
 from app.core.errors import Unauthorized
 from app.services.pipeline.admission import Admission
@@ -30,7 +31,7 @@ def require_api_key(request: Request, authorization: Annotated[str | None, Heade
     if expected is None:
         return
     token = (authorization or "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()) and not session.cookie_ok(request):
         raise Unauthorized("unauthorized", "a valid 'Authorization: Bearer <API_KEY>' header is required")
 
 
