@@ -35,8 +35,8 @@ class ServerProcess:
     def _launch(self, argv: list[str], *, cwd: Path, env: dict[str, str], health_path: str, timeout_s: float) -> bool:
         """Start `argv`; True once GET `health_path` answers 200, False if it does not within `timeout_s`.
         Raises RuntimeError when the process exits first."""
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
