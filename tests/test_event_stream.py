@@ -13,8 +13,8 @@ from httpx_sse import connect_sse
 from app.models.events import CallbackEvent
 from app.state.events import EventLog, events_after
 from tests.receiver import CallbackReceiver
-from tests.test_callbacks import wait_events
 from tests.server import wait_for
+from tests.test_callbacks import wait_events
 
 CREATE = {"operation_id": "op-sse-c", "story_id": "story-sse", "user_id": "u-1", "display_name": "Fox",
           "script_content": "A fox looks for the moon. It climbs a hill. It meets an owl. They watch the sky.",
