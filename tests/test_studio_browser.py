@@ -214,3 +214,20 @@ def test_docs_render_with_every_request_outside_the_app_blocked(start_service, p
     assert until(lambda: page.locator(".opblock").count() >= 5)
     assert not outside, outside
     page.screenshot(path=str(ARTIFACTS / "docs-offline.png"), full_page=False)
+
+
+def test_cancel_from_the_page_stops_a_running_render(start_service, page):
+    service = start_service({**SMALL, "CLIP_PROVIDER": "tests.fakes:slow_clips", "SLOW_CLIP_S": "30"})
+    with service.client() as api:
+        api.post("/api/v1/storyboard/create", json=STORY)
+        assert wait_for(api, "op-b1")["status"] == "succeeded"
+    page.goto(f"{service.base_url}/studio/stories/story-b")
+    page.click("#render-button")
+    row = '.live-op[data-operation-id^="studio-render-"]'
+    until(lambda: page.evaluate(f"(document.querySelector('{row}') || {{}}).dataset?.status === 'running'"), 30)
+    page.click(f"{row} button.cancel")
+    until(lambda: page.evaluate(f"document.querySelector('{row}').dataset.status === 'cancelled'"), 30)
+    error = page.evaluate(f"document.querySelector('{row} .live-error').textContent")
+    assert error.startswith("cancelled:")
+    assert page.locator(f"{row} button.cancel").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "render-cancelled.png"), full_page=False)
