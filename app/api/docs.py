@@ -33,6 +33,7 @@ def install_docs(app: FastAPI, *, docs_url: str = "/docs") -> None:
             openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} – API",
             swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS}/favicon-32x32.png", oauth2_redirect_url=f"{root}{oauth_redirect}",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
         )
 
     @app.get(oauth_redirect, include_in_schema=False)
