@@ -1,4 +1,5 @@
-"""Command line: `serve` runs the API; `demo` drives the example story through it end to end."""
+"""Command line: `serve` runs the API; `demo` drives the example story through it end to end; `doctor` checks
+the machine; create, regenerate, render, status, watch, outbox and link drive a running server (cli_client.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.cli_client import register as register_client_commands
+from app.cli_doctor import doctor
 
 cli = typer.Typer(add_completion=False, help="Story2Video model service")
 console = Console()
@@ -117,6 +121,9 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])  # AF_INET: (host, port)
 
+
+register_client_commands(cli)
+cli.command()(doctor)
 
 if __name__ == "__main__":
     cli()

@@ -14,11 +14,16 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from loguru import logger
 
+from app.api.admin import router as admin_router
+from app.api.docs import install_docs
 from app.api.errors import install_error_handlers
+from app.api.events import router as events_router
 from app.api.limits import BodySizeLimit
 from app.api.media import PublishedMedia
+from app.api.metrics import install_metrics
 from app.api.presenter import Presenter
 from app.api.routes import router
+from app.api.studio import install_studio
 from app.core.logging import configure_logging
 from app.core.settings import Settings
 from app.services import ffmpeg
@@ -59,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
+        app.state.outbox = outbox
         app.state.waiter = runner.waiter
         outbox_task = asyncio.create_task(supervise(OUTBOX, outbox.run, health), name="outbox")
         runner.start()
@@ -76,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await providers.aclose()
             store.close()
 
-    app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
                               "`/api/v1/operations/{id}` or receive signed callbacks. With SYNC_WAIT_S, or "
                               "`Prefer: wait=N` per request, a POST waits for its operation and answers "
@@ -84,6 +90,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.MAX_BODY_BYTES)
     app.include_router(router)
+    app.include_router(events_router)
+    app.include_router(admin_router)
+    install_docs(app)  # Swagger UI from the app's own files, no CDN
+    install_metrics(app, settings)
+    install_studio(app, settings)
     published = media_dir(settings)
     published.mkdir(parents=True, exist_ok=True)
     app.mount("/media", PublishedMedia(published, media_signer(settings)), name="media")

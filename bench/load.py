@@ -48,7 +48,7 @@ def pct(values: list[float], q: float) -> float:
 async def creates(base: str, *, clients: int, total: int, window_s: float, tag: str) -> dict[str, object]:
     """Send `total` creates from `clients` clients; paced over `window_s` (0 = back to back)."""
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     accepted: list[str] = []
     per_client = total // clients
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -64,7 +64,11 @@ async def creates(base: str, *, clients: int, total: int, window_s: float, tag: 
                 body = {"operation_id": op, "story_id": f"s-{op}", "user_id": "u", "display_name": "load",
                         "script_content": SCRIPT, "style": ""}
                 sent = time.perf_counter()
-                answer = await http.post("/api/v1/storyboard/create", json=body)
+                try:
+                    answer = await http.post("/api/v1/storyboard/create", json=body)
+                except httpx.TransportError as exc:  # counted: an answer that never came is a lost request
+                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+                    continue
                 latencies.append(time.perf_counter() - sent)
                 statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
                 if answer.status_code == 202:
@@ -141,7 +145,10 @@ def main() -> None:
             reads = None if args.skip_renders else asyncio.run(reads_during_renders(service.base_url))
         finally:
             log = service.log_path.read_text(errors="replace") if service.log_path.exists() else ""
+            alive = service.proc is not None and service.proc.poll() is None
             service.stop()
+            if not alive:
+                print(log[-3000:], file=sys.stderr)
     blocked = log.count("event loop blocked")
     print(f"## Admission under load ({os.cpu_count()} cores, {args.clients} clients, {args.creates} creates per run)\n")
     print("| mode | requests | accept p50 | accept p99 | max | requests/s | answers | lost |")

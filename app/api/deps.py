@@ -10,6 +10,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api import session
 from app.api.presenter import Presenter
 from app.core.errors import Conflict, Unauthorized
 from app.core.ids import Identifier
@@ -54,7 +55,7 @@ async def require_api_key(request: Request,
     if expected is None:
         return
     token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else ""
-    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()):
+    if not hmac.compare_digest(token.encode(), expected.get_secret_value().encode()) and not session.cookie_ok(request):
         raise Unauthorized("unauthorized", "a valid 'Authorization: Bearer <API_KEY>' header is required")
 
 

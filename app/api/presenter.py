@@ -78,6 +78,7 @@ class Presenter:
             "subtitle_vtt_url": self._url(video.vtt_key if video else None),
             "cover_url": self._url(video.cover_key if video else None),
             "duration": video.duration if video else None,
+            "contact_sheet_url": self._url(story.contact_sheet.key if story.contact_sheet else None),
             "video_stale": video is not None and not fingerprints.video_is_current(story, self.settings),
             "created_at": story.created_at.isoformat(),
             "updated_at": story.updated_at.isoformat(),
@@ -88,13 +89,17 @@ class Presenter:
             return None
         if op.type is OperationType.story_create:
             return {"story_id": story.story_id, "shots": [self.shot(s, story) for s in story.shots],
-                    "degraded": story.degraded or None, "degraded_shots": self.degraded_shots(story)}
+                    "degraded": story.degraded or None, "degraded_shots": self.degraded_shots(story),
+                    "contact_sheet_url": self._url(op.result.get("contact_sheet_key")),
+                    "stage_seconds": op.stage_seconds}
         if op.type is OperationType.shot_regen:
             shot = story.shot(op.result["shot_id"])
             return {
                 "shot": self.shot(shot, story) if shot else None,
                 "keyframe_version": op.result["keyframe_version"],
                 "image_url": self._url(op.result["keyframe_key"]),
+                "contact_sheet_url": self._url(op.result.get("contact_sheet_key")),
+                "stage_seconds": op.stage_seconds,
             }
         return {
             "video_url": self._url(op.result["video_key"]),
@@ -104,6 +109,8 @@ class Presenter:
             "duration": op.result["duration"],
             "shots": [self.shot(s, story) for s in story.shots],
             "degraded_shots": self.degraded_shots(story),
+            "contact_sheet_url": self._url(story.contact_sheet.key if story.contact_sheet else None),
+            "stage_seconds": op.stage_seconds,
         }
 
     def operation(self, op: Operation, story: Story | None, *, queue_position: int | None = None) -> dict[str, Any]:
@@ -117,6 +124,7 @@ class Presenter:
             "queue_position": queue_position,
             "error": self._error(op),
             "result": self.result(op, story),
+            "stage_seconds": op.stage_seconds,
             "created_at": op.created_at.isoformat(),
             "updated_at": op.updated_at.isoformat(),
             "started_at": op.started_at.isoformat() if op.started_at else None,

@@ -67,6 +67,8 @@ class Operation(BaseModel):
     callback_url: str | None = None
     progress: Progress = Field(default_factory=Progress)
     stages_done: list[str] = Field(default_factory=list)
+    #: stage → seconds spent in it (summed over attempts)
+    stage_seconds: dict[str, float] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
     error: OperationError | None = None
     attempts: int = 0

@@ -103,6 +103,8 @@ class Story(BaseModel):
     characters: list[Character] = Field(default_factory=list)
     shots: list[Shot] = Field(default_factory=list)
     video: FinalVideo | None = None
+    #: every shot's keyframe, number and narration on one PNG (made after create and regenerate)
+    contact_sheet: Asset | None = None
     #: set when the storyboard came from a fallback planner
     degraded: dict[str, str] = Field(default_factory=dict)
     plan_operation_id: str | None = None

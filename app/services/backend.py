@@ -17,6 +17,7 @@ import httpx
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from app.core import metrics
 from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings.base import CallPolicy
 
@@ -62,6 +63,7 @@ class PolicedCaller:
             wait=lambda state: backoff_s(state.attempt_number, base_s=self.policy.backoff_base_s,
                                          max_s=self.policy.backoff_max_s),
             reraise=True,
+            before_sleep=lambda _: metrics.BACKEND_RETRIES.labels(self.backend).inc(),
         )
         async with self._slots:
             async for attempt in retrying:

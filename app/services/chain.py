@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from loguru import logger
 
+from app.core import metrics
 from app.core.errors import describe
 from app.services.backend import Backend, Readiness
 
@@ -52,7 +53,8 @@ class StageChain(Generic[B]):
         reasons: list[str] = []
         for index, backend in enumerate(self.backends):
             try:
-                value = await fn(backend.impl)
+                with metrics.backend_call(self.stage, backend.name):
+                    value = await fn(backend.impl)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -62,6 +64,8 @@ class StageChain(Generic[B]):
                 logger.warning("{} backend {} failed ({}); falling back to {}", self.stage, backend.name,
                                describe(exc), self.backends[index + 1].name)
                 continue
+            if index:
+                metrics.BACKEND_FALLBACKS.labels(self.stage, backend.name).inc()
             return Outcome(value=value, backend=backend.name, degraded="; ".join(reasons) or None)
         raise AssertionError("unreachable")  # pragma: no cover
 

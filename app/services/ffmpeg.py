@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import signal
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from loguru import logger
 
+from app.core import metrics
 from app.core.errors import FFmpegError
 
 STDERR_TAIL_LINES = 40
@@ -276,11 +278,22 @@ async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
 
 
 async def _finish(proc: asyncio.subprocess.Process, argv: list[str], on_progress: ProgressCallback | None) -> str:
-    """Wait for `proc` while reading its progress and log; raise FFmpegError if it failed."""
-    log, _ = await asyncio.gather(_read_log(proc.stderr), _read_progress(proc.stdout, on_progress))
-    returncode = await proc.wait()
+    """Wait for `proc` while reading its progress and log; raise FFmpegError if it failed.
+
+    An encode that reports progress also counts its speed (media seconds per wall second) in the metrics."""
+    started, encoded = time.perf_counter(), [0.0]
+
+    async def report(seconds: float) -> None:
+        encoded[0] = seconds
+        if on_progress is not None:
+            await on_progress(seconds)
+
+    log, _ = await asyncio.gather(_read_log(proc.stderr), _read_progress(proc.stdout, report))
+    ok = await proc.wait() == 0
     _forget(proc)
-    if returncode != 0:
+    if on_progress is not None:
+        metrics.ffmpeg_encoded(encoded[0], time.perf_counter() - started, ok=ok)
+    if not ok:
         raise FFmpegError(argv, proc.returncode, _tail(log))
     return log
 

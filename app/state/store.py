@@ -23,6 +23,7 @@ from filelock import FileLock
 from app.models.operation import Operation
 from app.models.story import Story, utcnow
 from app.state.atomic import atomic_write_json, read_json
+from app.state.events import EventLog
 
 T = TypeVar("T", Story, Operation)
 R = TypeVar("R")
@@ -38,6 +39,9 @@ class StateStore:
         self.locks_dir = data_dir / "locks"
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._io = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="state-io")
+
+        #: every callback event of each operation, in order (the SSE stream reads it)
+        self.events = EventLog(data_dir)
 
     async def io(self, fn: Callable[..., R], *args: Any) -> R:
         """Run blocking file work on the state pool."""

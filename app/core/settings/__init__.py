@@ -34,6 +34,7 @@ from app.core.settings.service import (
     WorkSettings,
 )
 from app.core.settings.storyboard import OllamaSettings, QwenSettings
+from app.core.settings.studio import ContactSheetSettings, ObservabilitySettings, StudioSettings
 from app.core.settings.vendors import CosyVoiceSettings, HunyuanSettings, OssSettings, PixverseSettings
 
 __all__ = ["EMBEDDED", "AnswerSettings", "CallPolicy", "ComposeOptions", "PolicySettings", "RetrySettings", "Settings",
@@ -54,6 +55,9 @@ class Settings(BaseModel):
     compose: ComposeOptions = Field(default_factory=ComposeOptions)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
+    studio: StudioSettings = Field(default_factory=StudioSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    contact_sheet: ContactSheetSettings = Field(default_factory=ContactSheetSettings)
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     qwen: QwenSettings = Field(default_factory=QwenSettings)
     comfyui: ComfyUISettings = Field(default_factory=ComfyUISettings)

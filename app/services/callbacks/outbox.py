@@ -23,6 +23,7 @@ import httpx
 from loguru import logger
 from pydantic import BaseModel
 
+from app.core import metrics
 from app.core.errors import describe
 from app.core.settings import Settings
 from app.models.events import CallbackEvent
@@ -88,6 +89,10 @@ class Outbox:
         except FileNotFoundError:
             return set()
 
+    def wake(self) -> None:
+        """Look for due events now (after events were put back from outbox-dead)."""
+        self._wake.set()
+
     async def run(self) -> None:
         """Deliver forever; wakes on enqueue or when the next retry falls due. A failing pass is retried."""
         failures = 0
@@ -142,6 +147,7 @@ class Outbox:
         if pending.next_attempt_at > time.time():
             return pending.next_attempt_at
         error = await self._post(pending)
+        metrics.CALLBACK_DELIVERIES.labels("delivered" if error is None else "failed").inc()
         if error is None:
             await asyncio.to_thread(self._mark_delivered, path, pending.event)
             return time.time()  # the next event of this operation may go right away
@@ -184,6 +190,7 @@ class Outbox:
             logger.error("callback {} for {} dead-lettered after {} attempts: {}",
                          event.event_id, event.operation_id, pending.attempts, error)
             await asyncio.to_thread(self._move_to_dead, path, pending)
+            metrics.CALLBACK_DELIVERIES.labels("dead_lettered").inc()
             return time.time()
         delay = backoff_s(pending.attempts, base_s=self.settings.callbacks.CALLBACK_RETRY_BASE_S,
                           max_s=self.settings.callbacks.CALLBACK_RETRY_MAX_S)

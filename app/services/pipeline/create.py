@@ -9,6 +9,7 @@ from app.models.operation import Operation
 from app.models.requests import CreateStoryboardRequest
 from app.models.story import Shot, Story, StoryStatus
 from app.models.storyboard import Storyboard
+from app.services.pipeline.contact_sheet import publish_contact_sheet
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import render_keyframe
@@ -27,9 +28,10 @@ async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationRep
 
     missing = [s for s in story.shots if s.keyframe is None]
     await for_each_shot(missing, draw, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="keyframe")
+    sheet = await publish_contact_sheet(ctx, story.story_id)
     await reporter.stage_done("keyframe")
     await ctx.store.update_story(story.story_id, _mark_ready)
-    return {"shot_ids": [s.id for s in story.shots]}
+    return {"shot_ids": [s.id for s in story.shots], "contact_sheet_key": sheet.key if sheet else None}
 
 
 async def _plan(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> Story:

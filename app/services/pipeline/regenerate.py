@@ -13,6 +13,7 @@ from app.models.operation import Operation
 from app.models.requests import RegenerateShotRequest
 from app.models.story import Shot, ShotStatus, Story
 from app.models.storyboard import PlannedShot, ShotEdit
+from app.services.pipeline.contact_sheet import publish_contact_sheet
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import next_version, render_keyframe, set_degraded
@@ -43,8 +44,10 @@ async def run_regenerate(ctx: PipelineContext, op: Operation, reporter: Operatio
     if produced is None:
         raise StageError("keyframe_failed", f"{shot.id} lost its new keyframe", stage="keyframe", shot_id=shot.id)
     await reporter.shot_state(shot.id, "done", advance=1)
+    sheet = await publish_contact_sheet(ctx, story.story_id)
     await reporter.stage_done("keyframe")
-    return {"shot_id": shot.id, "keyframe_version": produced.version, "keyframe_key": produced.key}
+    return {"shot_id": shot.id, "keyframe_version": produced.version, "keyframe_key": produced.key,
+            "contact_sheet_key": sheet.key if sheet else None}
 
 
 async def _load(ctx: PipelineContext, request: RegenerateShotRequest) -> tuple[Story, Shot]:

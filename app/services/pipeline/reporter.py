@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+from app.core import metrics
 from app.core.ids import shown_shot_id
 from app.models.events import CallbackEvent, event_id_for
 from app.models.operation import Operation, OperationStatus
@@ -15,11 +17,14 @@ class OperationReporter:
     def __init__(self, ctx: PipelineContext, op: Operation):
         self.ctx = ctx
         self.op = op
+        self._began: dict[str, float] = {}
 
     def stage_finished(self, stage: str) -> bool:
         return stage in self.op.stages_done
 
     async def begin(self, stage: str, *, total: int | None = None) -> None:
+        self._began.setdefault(stage, time.monotonic())
+
         def change(op: Operation) -> None:
             op.progress.stage = stage
             if total is not None:
@@ -46,10 +51,16 @@ class OperationReporter:
         if stage in self.op.stages_done:
             return
         await self.emit("operation.stage_completed", stage=stage, status=OperationStatus.running)
+        began = self._began.pop(stage, None)
+        seconds = None if began is None else time.monotonic() - began
+        if seconds is not None:
+            metrics.STAGE_DURATION.labels(self.op.type, stage).observe(seconds)
 
         def change(op: Operation) -> None:
             if stage not in op.stages_done:
                 op.stages_done.append(stage)
+            if seconds is not None:
+                op.stage_seconds[stage] = round(op.stage_seconds.get(stage, 0.0) + seconds, 3)
 
         await self._update(change)
 
@@ -75,6 +86,7 @@ class OperationReporter:
             result=result,
             error=error,
         )
+        await self.ctx.store.events.append(payload)  # the operation's own event stream, callback URL or not
         await self.ctx.outbox.enqueue(payload, url)
 
     async def _update(self, change: Callable[[Operation], None]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from loguru import logger
 
+from app.core import metrics
 from app.core.errors import StageError, TooManyRequests, describe, storage_error
 from app.models.operation import Operation, OperationError, OperationStatus, OperationType
 from app.models.story import Story, StoryStatus, utcnow
@@ -75,6 +76,7 @@ class JobRunner:
             return
         self._queue.push(Entry(op.operation_id, op.story_id))
         self._queued_ids.add(op.operation_id)
+        metrics.operation_queued(op.operation_id, op.type)
         self._wake.set()
 
     def queue_position(self, operation_id: str) -> int | None:
@@ -102,6 +104,7 @@ class JobRunner:
             self._queued_ids.discard(operation_id)
             await asyncio.shield(self._record_cancelled(operation_id))
             self.waiter.finished(operation_id)
+            metrics.operation_left(operation_id)
             return True
         task = self._running.get(operation_id)
         if task is None:
@@ -147,12 +150,14 @@ class JobRunner:
                 self._queue.done(entry.story_id)
                 self._wake.set()
                 self.waiter.finished(operation_id)
+                metrics.operation_left(operation_id)
 
     async def _execute(self, operation_id: str) -> None:
         op = await self.ctx.store.get_operation(operation_id)
         if op is None or op.status.terminal:
             return
         op = await self.ctx.store.update_operation(operation_id, _mark_running)
+        metrics.operation_started(operation_id, op.type)
         logger.info("{} started (attempt {})", op.type, op.attempts)
         reporter = OperationReporter(self.ctx, op)
         try:
@@ -206,6 +211,9 @@ class JobRunner:
             error=error.model_dump() if error else None))
         await self._until_it_lands("record the outcome", lambda: self.ctx.store.update_operation(op.operation_id,
                                                                                                 finish))
+        metrics.operation_ended(op.operation_id, op.type, status, error_code=error.code if error else None,
+                                error_stage=error.stage if error else None,
+                                seconds=(op.finished_at - op.created_at).total_seconds() if op.finished_at else None)
         if error:
             logger.warning("{} {}: {} ({})", op.type, status, error.code, error.message)
         else:
