@@ -177,6 +177,7 @@ def watch_operation(api: Api, operation_id: str) -> int:
     if api.as_json:
         for name, data in stream_events(api, operation_id):
             if name != "progress":
+                _update(state, name, data)
                 print(json.dumps(data, ensure_ascii=False), flush=True)
     elif console.is_terminal:
         _watch_with_bar(api, operation_id, state)
@@ -185,7 +186,9 @@ def watch_operation(api: Api, operation_id: str) -> int:
     op = api.call("GET", f"/api/v1/operations/{operation_id}")
     if not api.as_json:
         print_outcome(op)
-    return 0 if op["status"] == "succeeded" else 1
+    # The final event is sent just before the operation's record turns terminal: trust the event.
+    status = state.final["status"] if state.final else op["status"]
+    return 0 if status == "succeeded" else 1
 
 
 def _update(state: Watched, name: str, data: dict[str, Any]) -> str | None:

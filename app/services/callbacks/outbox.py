@@ -90,7 +90,8 @@ class Outbox:
             return set()
 
     def wake(self) -> None:
-        """Look for due events now (after events were put back from outbox-dead)."""
+        """Look for due events now, rescanning the folder (events were put back from outbox-dead)."""
+        self._active = None
         self._wake.set()
 
     async def run(self) -> None:
