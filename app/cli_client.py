@@ -287,6 +287,16 @@ def create(
     submit(api, "/api/v1/storyboard/create", body, wait)
 
 
+def submit_on_story(api: Api, path: str, body: dict[str, Any], wait: bool, *, kind: str) -> None:
+    """Send an operation on an existing story: a fresh operation id and the story's owner unless given."""
+    if not body.get("story_id"):
+        fail("give STORY_ID (or story_id in --file)")
+    body.setdefault("operation_id", new_id(kind))
+    if not body.get("user_id"):
+        body["user_id"] = owner_of(api, body["story_id"])
+    submit(api, path, body, wait)
+
+
 def regenerate(
     story_id: Annotated[str | None, typer.Argument(help="[or story_id in --file]", show_default=False)] = None,
     shot_id: Annotated[str | None, typer.Argument(help="[or shot_id in --file]", show_default=False)] = None,
@@ -306,12 +316,9 @@ def regenerate(
     api = Api.of(server, api_key, as_json)
     body = merged(load_body(file), story_id=story_id, shot_id=shot_id, detail=detail, subject=subject, camera=camera,
                   narration=narration, tone=tone, style=style, user_id=user_id, operation_id=operation_id)
-    if not body.get("story_id") or not body.get("shot_id"):
+    if not body.get("shot_id"):
         fail("give STORY_ID and SHOT_ID (or story_id and shot_id in --file)")
-    body.setdefault("operation_id", new_id("regen"))
-    if not body.get("user_id"):
-        body["user_id"] = owner_of(api, body["story_id"])
-    submit(api, "/api/v1/shot/regenerate", body, wait)
+    submit_on_story(api, "/api/v1/shot/regenerate", body, wait, kind="regen")
 
 
 def render(
@@ -333,12 +340,7 @@ def render(
     api = Api.of(server, api_key, as_json)
     body = merged(load_body(file), story_id=story_id, bgm=bgm, transition=transition, transition_s=transition_s,
                   resolution=resolution, burn_subtitles=subtitles, user_id=user_id, operation_id=operation_id)
-    if not body.get("story_id"):
-        fail("give STORY_ID (or story_id in --file)")
-    body.setdefault("operation_id", new_id("render"))
-    if not body.get("user_id"):
-        body["user_id"] = owner_of(api, body["story_id"])
-    submit(api, "/api/v1/video/render", body, wait)
+    submit_on_story(api, "/api/v1/video/render", body, wait, kind="render")
 
 
 def status(
