@@ -136,8 +136,8 @@ def _nouns(text: str) -> list[Noun]:
     for m in _NOUN_RE.finditer(text):
         word = m.group(1).lower()
         before = _WORD.findall(text[max(0, m.start() - 40):m.start()])
-        if before and before[-1].lower() in _SIMILE:
-            continue
+        if any(w.lower() in _SIMILE for w in before[-2:]):
+            continue  # "howled like a wolf", "no bigger than a kitten"
         if _is_modifier(text, m.end()):
             continue
         nouns.append(_noun(m, word, before, text))

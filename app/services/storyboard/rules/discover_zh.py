@@ -169,6 +169,10 @@ def _counted(toks: list[Token], i: int, pattern: re.Pattern[str]) -> bool:
     return False
 
 
+def _count(toks: list[Token], word: str) -> int:
+    return sum(t.word == word for t in toks)
+
+
 def _word_counts(toks: list[Token]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for tok in toks:
@@ -191,8 +195,8 @@ def _name_like(toks: list[Token], i: int, *, apposed: bool = False) -> bool:
     following = toks[i + 1].word if i + 1 < len(toks) else ""
     if following in _AFTER_ADVERB or following == word or tok.tag in ("d", "ad", "m", "q", "p", "c", "r"):
         return False
-    if tok.tag == "v" and not (apposed and word[0] == word[1]):
-        return False
+    if tok.tag == "v" and not (apposed and word[0] == word[1] and _count(toks, word) >= 2):
+        return False  # 小兔子跳跳 … 跳跳, not 小女孩摸摸口袋
     if tok.tag in _PERSON_TAGS:
         return True
     doubled = len(word) == 2 and word[0] == word[1]

@@ -20,9 +20,16 @@ def first_mention(member: Member, text: str) -> int:
 
 
 def text_after(text: str, member: Member) -> str:
-    """The words of a premise that follow the first mention of a character."""
-    ends = [(m.start(), m.end()) for name in {member.name, *member.forms} if (m := name_re(name).search(text))]
-    return text[min(ends)[1]:].strip() if ends else ""
+    """The words of a premise that follow the first mention of a character, with its apposition or
+    naming ("小机器人嘟嘟", "a giraffe named Gigi")."""
+    spans = sorted((m.start(), m.end()) for name in {member.name, *member.forms} for m in name_re(name).finditer(text))
+    if not spans:
+        return ""
+    end = spans[0][1]
+    for start, stop in spans[1:]:
+        if re.fullmatch(r"\s*(?:(?:named|called|叫|名叫)\s*)?", text[end:start]):
+            end = max(end, stop)
+    return text[end:].strip()
 
 
 def name_re(name: str) -> re.Pattern[str]:

@@ -25,8 +25,8 @@ grandson | 孙子 外孙 | grandson | m | child | kin
 granddaughter | 孙女 外孙女 | granddaughter | f | child | kin
 uncle | 叔叔 伯伯 舅舅 大叔 | uncle | m | adult | title
 aunt | 阿姨 姑姑 婶婶 | aunt, auntie | f | adult | title
-oldwoman | 老奶奶 老婆婆 婆婆 老太太 老妇人 | old woman, old lady | f | elder | generic
-oldman | 老爷爷 老人 老伯伯 老头 老人家 | old man | m | elder | generic
+oldwoman | 老奶奶 老婆婆 婆婆 阿婆 老太太 老妇人 | old woman, old lady | f | elder | generic
+oldman | 老爷爷 老人 老伯伯 老头 老人家 阿公 | old man | m | elder | generic
 girl | 小女孩 女孩 小姑娘 姑娘 女孩子 | girl, little girl | f | child | generic
 boy | 小男孩 男孩 男孩子 | boy, little boy | m | child | generic
 child | 孩子 小朋友 小孩 | child, kid | - | child | generic

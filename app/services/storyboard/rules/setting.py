@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.services.storyboard.language.text import CJK_RE, localized
+from app.services.storyboard.rules.daytime import find_cues
 from app.services.storyboard.rules.places import EN_PLACES, ZH_NOT_PLACES, ZH_PLACE_PARTS, ZH_PLACES
 from app.services.storyboard.rules.segment import Token
 
@@ -24,6 +25,8 @@ _ZH_HOME = {"回家": "家", "到家": "家", "进家门": "家", "回到家": "
 _ZH_LEAVING = re.compile(r"(?:出|离开|走出|跑出|飞出|爬出|钻出|跳出|逃出|告别)了?$")
 _EN_NOUNS = sorted(EN_PLACES, key=lambda w: (-len(w.split()), -len(w)))
 _EN_AWAY = re.compile(r"\b(?:out of|from|left|leaving|leaves|away from|towards?)\s+(?:\S+\s+)?$", re.I)
+_EN_LANDMARK = re.compile(r"^[\w'’-]+s?\s+(?:outside|near|behind|beside|across from|above|below|beyond|next to|"
+                          r"by|on|at|in|of)\s+(?:the|a|an)?\s*(?:[\w'’-]+\s+){0,2}$", re.I)
 _EN_NOUN_RE = re.compile(r"\b(" + "|".join(re.escape(n) for n in _EN_NOUNS) + r")(s?)\b", re.I)
 _EN_SKIP_MODIFIERS = frozenset("""the a an his her their its our my of in on at to into by with and or from this that
     these those every each one some all past over under near across along through around toward towards behind
@@ -32,7 +35,7 @@ _EN_SKIP_MODIFIERS = frozenset("""the a an his her their its our my of in on at 
 _EN_WHERE = frozenset("""in at on into onto to toward towards by near under behind across along through past over
     around inside outside beside above below up down from out of within kept keep keeps reached entered
     swept sweeps opened cleaned crossed explored climbed visited left leaving leaves drove driven drives rode
-    boarded aboard""".split())
+    boarded aboard had has have owned owns""".split())
 _REPORTED = re.compile(
     r"(?:说|告诉[^，。！？]{0,6}|想|心想|觉得|知道|听说)[，：:,]|\b(?:said|told \w+|thought|knew) that\b")
 _QUOTE = re.compile(r"“[^”]*”|「[^」]*」|\"[^\"\n]*\"")
@@ -186,6 +189,8 @@ def _zh_modifier(toks: Sequence[Token], i: int, text: str) -> str:
 
 
 def _described(noun: str, modifier: str, lang: str, surface: str = "") -> Place:
+    if modifier and find_cues(modifier):
+        modifier = ""  # "清晨的集市": the hour is the shot's, not the place's
     if lang != "zh" and not CJK_RE.search(noun):
         row = EN_PLACES.get(noun.lower())
         phrase = modifier or (f"{row.description} {noun}".strip() if row else noun)
@@ -217,6 +222,8 @@ def _en_places(text: str, lang: str) -> list[PlaceMention]:
         if lang == "zh":  # an English place inside a Chinese story keeps its word: park, library
             place = Place(noun, m.group(1), "里", "zh")
         leaving = bool(_EN_AWAY.search(lead))
+        if found and _EN_LANDMARK.search(text[found[-1].start:m.start()]):
+            leaving = True  # "a farm outside the city": the city only says where the farm is
         found.append(PlaceMention(m.start(), place, leaving))
     return found
 

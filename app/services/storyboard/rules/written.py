@@ -13,7 +13,7 @@ from app.services.storyboard.rules.species import BODIES, COLOURS, SPECIES
 
 WEAR, COAT, FEATURE, BUILD, SIZE = "wear", "coat", "feature", "build", "size"
 
-_ZH_WEAR = re.compile(r"(穿着|穿上了?|戴着|戴上了?|系着|披着|背着|围着|裹着|扎着|留着)(?:一[件顶条双个副把块])?"
+_ZH_WEAR = re.compile(r"(穿着|穿上了?|戴着|戴上了?|系着|披着|背着|裹着|扎着|留着)(?:一[件顶条双个副把块])?"
                       r"([^，。！？；、“”「」\s]{1,9})")
 _ZH_GIVEN = re.compile(r"给(?:它|他|她)?(戴上|穿上|系上|围上|披上)了?(?:一[件顶条双个副把块])?([^，。！？；、\s]{1,8})")
 _ZH_COAT = re.compile(r"(?:一身|浑身)?([^\s，。、的]{0,3}[红橙黄绿青蓝紫白黑灰棕褐金银粉彩花][^\s，。、的]{0,2})的"
@@ -29,7 +29,7 @@ _GARMENTS = ("coat|scarf|hat|raincoat|dress|jacket|sweater|jumper|boots|cap|cloa
              "overalls|shirt|hoodie|helmet|bow tie|collar|ribbon|backpack|bell|necklace|crown|gloves|mittens")
 _EN_WEAR = re.compile(rf"\b(?:wearing|wore|wears|in)\s+((?:a|an|his|her|their|its)\s+)?((?:[a-z-]+\s+){{0,3}}"
                       rf"(?:{_GARMENTS}))\b")
-_EN_WITH = re.compile(rf"\bwith\s+((?:a|an|one|two)\s+)?((?:[a-z-]+\s+){{0,3}}(?:{_GARMENTS}|wheel|tail|scars|"
+_EN_WITH = re.compile(rf"\bwith\s+((?:a|an|one|two)\s+)((?:[a-z-]+\s+){{0,3}}(?:{_GARMENTS}|wheel|tail|scars|"
                       r"eyes|beard|ears|spots|stripes|horn|wings|mane|patch|whiskers)(?:\s+across\s+(?:his|her|its)"
                       r"\s+[a-z]+)?)\b")
 _EN_COAT = re.compile(r"\b((?:[a-z]+-colou?red|white|black|brown|golden|grey|gray|red|ginger|silver|spotted|"
