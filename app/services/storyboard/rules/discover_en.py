@@ -45,9 +45,9 @@ def read_english(text: str, registry: Registry) -> None:
     for m in _NAMING_RE.finditer(text):
         registry.name(m.group(1), m.start(1), noun=_noun_before(nouns, text, m.start()))
     for m in _APPOSITION_RE.finditer(text):
-        noun = next((n for n in nouns if n.end == m.start() and not n.plural), None)
-        if noun is not None and is_english_name_word(m.group(1)):
-            registry.name(m.group(1), m.start(1), noun=noun)
+        apposed = next((n for n in nouns if n.end == m.start() and not n.plural), None)
+        if apposed is not None and is_english_name_word(m.group(1)):
+            registry.name(m.group(1), m.start(1), noun=apposed)
     for noun in nouns:
         after = re.match(rf"[ \t]+({_NAME})\b", text[noun.end:])
         if after and not noun.plural and is_english_name_word(after.group(1)) and noun.display.startswith("the "):
@@ -56,9 +56,9 @@ def read_english(text: str, registry: Registry) -> None:
         _proper(m, text, registry)
     for m in _COPULA_RE.finditer(text):
         member = registry.members.get(m.group(1))
-        noun = next((n for n in nouns if m.end() <= n.start <= m.end() + 30 and not n.plural), None)
-        if member is not None and noun is not None and not re.search(r"[.,;!?]", text[m.end():noun.start]):
-            registry.describe(member, noun)
+        what = next((n for n in nouns if m.end() <= n.start <= m.end() + 30 and not n.plural), None)
+        if member is not None and what is not None and not re.search(r"[.,;!?]", text[m.end():what.start]):
+            registry.describe(member, what)
 
 
 def _titled(m: re.Match[str], registry: Registry) -> None:
@@ -197,5 +197,5 @@ def _noun(m: re.Match[str], word: str, before: list[str], text: str) -> Noun:
 def _is_modifier(text: str, end: int) -> bool:
     """Whether the noun modifies the next word (a dog house, the cat's bowl is fine): a following noun we know."""
     following = re.match(r"\s+([a-z]+)", text[end:])
-    return bool(following) and following.group(1) in {"food", "house", "bed", "bowl", "shop", "hair", "flap",
-                                                       "door", "station", "show", "sled", "race", "cave", "den"}
+    return following is not None and following.group(1) in {"food", "house", "bed", "bowl", "shop", "hair", "flap",
+                                                             "door", "station", "show", "sled", "race", "cave", "den"}

@@ -41,12 +41,12 @@ def _leading_phrase(text: str, lang: str) -> tuple[str, str, int] | None:
     if lang == "zh":
         prefix = _ZH_LEAD_PREFIX.match(text)
         begin = prefix.end() if prefix else 0
-        head = _ZH_LEAD_STOP.split(text[begin:], maxsplit=1)[0]
-        head = re.sub(r"(的)?(故事|童话|冒险|传说)$", "", head)
-        if not 2 <= len(head) <= 6:
+        phrase = _ZH_LEAD_STOP.split(text[begin:], maxsplit=1)[0]
+        phrase = re.sub(r"(的)?(故事|童话|冒险|传说)$", "", phrase)
+        if not 2 <= len(phrase) <= 6:
             return None
-        kind = ANIMAL if any(head[i:] in ZH_SPECIES for i in range(len(head))) else PERSON
-        return head, kind, begin + len(head)
+        kind = ANIMAL if any(phrase[i:] in ZH_SPECIES for i in range(len(phrase))) else PERSON
+        return phrase, kind, begin + len(phrase)
     words = list(re.finditer(r"[A-Za-z']+", text))
     article = bool(words) and words[0].group().lower() in _EN_DETERMINERS
     head: list[re.Match[str]] = []

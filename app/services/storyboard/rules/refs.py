@@ -123,7 +123,7 @@ def _possessive(text: str, end: int, pronoun: str) -> bool:
         return True
     if pronoun == "her":
         following = re.match(r"\s+([a-z]+)", text[end:])
-        return bool(following) and following.group(1) not in PREPOSITIONS | VERBS | {"and", "that", "to", "so"}
+        return following is not None and following.group(1) not in PREPOSITIONS | VERBS | {"and", "that", "to", "so"}
     return text.startswith("的", end) or text.startswith(("'s", "’s"), end)
 
 
@@ -131,7 +131,7 @@ def _owns_body_part(text: str, end: int) -> bool:
     if _ZH_BODY.match(text[end:end + 4]):
         return True
     following = re.match(r"(?:['’]s)?\s+(?:[a-z]+\s+)?([a-z]+)", text[end:end + 30])
-    return bool(following) and following.group(1) in _EN_BODY
+    return following is not None and following.group(1) in _EN_BODY
 
 
 # --------------------------------------------------------------------------- pronouns

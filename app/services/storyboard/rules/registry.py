@@ -167,7 +167,7 @@ class Registry:
             return group.key
         key = f"{'thing' if noun.made else 'species'}:{noun.species}"
         kind = THING if noun.made or SPECIES[noun.species].kind == THING else ANIMAL
-        return self._unnamed(key, noun, kind=kind, species=noun.species)
+        return self._unnamed(key, noun, Member(key=key, name="", kind=kind, species=noun.species))
 
     def _person(self, noun: Noun) -> str:
         role = ROLES[noun.role]
@@ -180,12 +180,14 @@ class Registry:
             fits[0].forms.add(noun.surface)
             return fits[0].key
         key = f"role:{noun.role}"
-        return self._unnamed(key, noun, kind=PERSON, role=noun.role, gender=role.gender, age=role.age)
+        return self._unnamed(key, noun, Member(key=key, name="", kind=PERSON, role=noun.role, gender=role.gender,
+                                               age=role.age))
 
-    def _unnamed(self, key: str, noun: Noun, **attrs: str) -> str:
+    def _unnamed(self, key: str, noun: Noun, member: Member) -> str:
+        """An unnamed character called by the noun (小花猫, the kitten), made once per species or role."""
         if key not in self.members:
-            name = noun.display or noun.surface
-            self.members[key] = Member(key=key, name=name, label=noun.surface, first=noun.start, **attrs)
+            member.name, member.label, member.first = noun.display or noun.surface, noun.surface, noun.start
+            self.members[key] = member
         self.members[key].forms.add(noun.surface)
         return key
 

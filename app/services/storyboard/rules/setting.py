@@ -206,7 +206,7 @@ def _described(noun: str, modifier: str, lang: str, surface: str = "") -> Place:
 
 
 def _en_places(text: str, lang: str) -> list[PlaceMention]:
-    found = []
+    found: list[PlaceMention] = []
     for m in _EN_NOUN_RE.finditer(text):
         modifiers, lead = _en_modifiers(text, m.start())
         clause = re.split(r"[.,;:!?\n]", lead)[-1]

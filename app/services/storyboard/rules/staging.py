@@ -18,7 +18,7 @@ from app.services.storyboard.rules.grouping import Beat
 from app.services.storyboard.rules.members import Member, Ref
 from app.services.storyboard.rules.places import DEFAULT_PLACES
 from app.services.storyboard.rules.scene import Ahead, SceneTracker
-from app.services.storyboard.rules.segment import tokens
+from app.services.storyboard.rules.segment import Token, tokens
 from app.services.storyboard.rules.setting import PlaceMention, default_place, find_places
 from app.services.storyboard.rules.shots import Context, build_shot
 
@@ -102,5 +102,5 @@ def _blanks(refs: Sequence[Ref]) -> list[Span]:
     return [(r.start, r.end) for r in refs if not r.pronoun]
 
 
-def _tokens(text: str) -> list:
+def _tokens(text: str) -> list[Token]:
     return tokens(text) if CJK_RE.search(text) else []
