@@ -52,13 +52,15 @@ def _leading_phrase(text: str, lang: str) -> tuple[str, str, int] | None:
     head: list[re.Match[str]] = []
     for word in words[int(article):int(article) + 3]:
         w = word.group()
-        if w.lower() in _EN_LEAD_STOP or (head and re.search(r"(s|ed)$", w) and w.lower() not in _NOUNS):
+        if w.lower() in _EN_LEAD_STOP | _EN_DETERMINERS or (head and re.search(r"(s|ed)$", w)
+                                                             and w.lower() not in _NOUNS):
             break
         head.append(word)
         if w.lower() in _NOUNS:
             break
-    if not head:
-        return None
+    following = words[int(article) + len(head)].group().lower() if int(article) + len(head) < len(words) else ""
+    if not head or not article and following in _EN_DETERMINERS:
+        return None  # "Explore the old cave…": a verb, not who the premise is about
     phrase = " ".join(w.group() for w in head)
     name = f"the {phrase.lower()}" if article or not phrase[0].isupper() else phrase
     return name, PERSON, head[-1].end()
