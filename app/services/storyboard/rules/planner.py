@@ -22,6 +22,7 @@ from app.services.storyboard.rules.looks import character_look, member_look
 from app.services.storyboard.rules.mentions import mentions
 from app.services.storyboard.rules.premise import with_premise_lead
 from app.services.storyboard.rules.prompts import derive_image_detail, restyle, style_phrase
+from app.services.storyboard.rules.segment import warm_up
 from app.services.storyboard.rules.staging import places_of, stage
 
 if TYPE_CHECKING:
@@ -133,5 +134,7 @@ class RuleBasedPlanner:
 
 
 def create(settings: Settings | None) -> RuleBasedPlanner:  # noqa: ARG001 - the factory signature is fixed
-    """Factory for the `embedded` LLM backend; the planner needs no settings."""
+    """Factory for the `embedded` LLM backend; the planner needs no settings. Starts loading the Chinese
+    word segmenter in the background (about a second), so the first plan does not wait for it."""
+    warm_up()
     return RuleBasedPlanner()

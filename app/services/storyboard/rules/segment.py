@@ -11,6 +11,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 _WORD_FREQ = 20000
@@ -41,12 +42,22 @@ class _Tagger(Protocol):
 
 def tokens(text: str) -> list[Token]:
     """`text` cut into words with tags and offsets; the words' concatenation is `text`."""
+    return list(_cut(text))
+
+
+def warm_up() -> None:
+    """Load the tagger in a background thread, so the first plan does not wait for it."""
+    threading.Thread(target=_load, name="jieba-warm-up", daemon=True).start()
+
+
+@lru_cache(maxsize=64)
+def _cut(text: str) -> tuple[Token, ...]:
     out: list[Token] = []
     at = 0
     for pair in _load().cut(text):
         out.append(Token(pair.word, pair.flag, at))
         at += len(pair.word)
-    return out
+    return tuple(out)
 
 
 def _load() -> _Tagger:
