@@ -4,6 +4,9 @@ targets; docs/planner.md prints the same figures (bench/planner.py)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,8 @@ import pytest
 from app.services.storyboard.rules.planner import build_storyboard
 from tests.planner_eval import HAIR, Tally, load_scripts, score, score_board
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "example" / "stories"
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "example" / "stories"
 
 
 def plan(script: str, style: str) -> dict[str, Any]:
@@ -86,3 +90,18 @@ def test_the_demo_story_is_about_doudou_the_puppy() -> None:
     assert first.characters == ["豆豆"]  # 豆豆 wakes up alone: the mother is missing
     assert "晨" in first.image_detail
     assert "月光" in board.shots[-1].image_detail and "晨" not in board.shots[-1].image_detail
+
+
+def test_plans_are_the_same_in_every_process() -> None:
+    """Deterministic across processes too (Python salts str hashes per process: no set order leaks)."""
+    code = ("import hashlib, json, sys; sys.path.insert(0, '.');"
+            "from tests.planner_eval import load_scripts, script_text;"
+            "from app.services.storyboard.rules.planner import build_storyboard;"
+            "boards = [build_storyboard(script_text(i), i['style']).model_dump() for i in load_scripts()];"
+            "print(hashlib.sha256(json.dumps(boards, ensure_ascii=False).encode()).hexdigest())")
+    digests = {
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

@@ -22,7 +22,7 @@ def guess_attributes(text: str, members: dict[str, Member]) -> None:
     for member in members.values():
         if not member.named or member.kind != PERSON:
             continue
-        for name in sorted(member.names, key=len, reverse=True):
+        for name in sorted(member.names, key=lambda n: (-len(n), n)):
             member.gender = member.gender or _gender_after(text, name, names)
             years = _years(text, name)
             if years and not member.years:

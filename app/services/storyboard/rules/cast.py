@@ -97,7 +97,7 @@ def _with_name_sites(text: str, members: dict[str, Member], sites: list[Site], *
     found = list(sites)
     for member in members.values():
         words = member.forms if every_form else member.names
-        for word in sorted(words, key=len, reverse=True):
+        for word in sorted(words, key=lambda w: (-len(w), w)):
             for m in _word_re(word).finditer(text):
                 found.append(Site(m.start(), m.end(), member.key))
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))

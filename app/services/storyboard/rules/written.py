@@ -114,7 +114,7 @@ def _trim_zh(phrase: str) -> str:
 
 def _from_label(text: str, member: Member) -> None:
     """Colour and build words just before the noun naming the character (小花猫, 胖胖的老奶奶, a black cat)."""
-    for form in sorted(member.forms - member.names, key=len, reverse=True):
+    for form in sorted(member.forms - member.names, key=lambda f: (-len(f), f)):
         at = text.find(form)
         if at < 0:
             continue
