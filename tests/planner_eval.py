@@ -187,7 +187,7 @@ def _score_shot(item: dict[str, Any], shot: dict[str, Any], paras: list[dict[str
         if any(pl.lower() in shot["image_detail"].lower() for pl in places):
             tally.place += 1
         else:
-            tally.misses.append(f"{item['id']}: place {places} not in {shot['image_detail'][-90:]!r}")
+            tally.misses.append(f"{item['id']}: place {places} not in the prompt of {shot['narration'][:24]!r}")
     _score_time(item, shot, paras, prompts, tally)
 
 

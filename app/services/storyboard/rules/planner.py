@@ -8,6 +8,7 @@ a "first/then/finally" `detail` and a still-frame `image_detail` without time wo
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit, Storyboard
@@ -123,8 +124,9 @@ class RuleBasedPlanner:
     """The embedded StoryboardPlanner: deterministic rules, no model, no network."""
 
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
-        """Plan a storyboard; see `build_storyboard`."""
-        return build_storyboard(script, style, title)
+        """Plan a storyboard in a worker thread (tens of milliseconds; the first plan may wait for the
+        word segmenter to load); see `build_storyboard`."""
+        return await asyncio.to_thread(build_storyboard, script, style, title)
 
     async def revise_shot(
         self, *, shot: PlannedShot, edit: ShotEdit, characters: list[Character], style: str
