@@ -28,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = "7e792cb"  # main before the planner read casts, places and times (issue 13)
 DOC = REPO / "docs" / "planner.md"
+HELDOUT = REPO / "tests" / "data" / "planner_heldout.json"
 BENCHMARKS = REPO / "docs" / "benchmarks.md"
 START, END = "<!-- planner-bench:start -->", "<!-- planner-bench:end -->"
 #: (id, title) of the labelled scripts joined into the 12-shot scripts timed for speed
@@ -77,6 +78,8 @@ def worker(root: Path, repeat: int) -> dict[str, Any]:
         board = build_storyboard(evaluation.script_text(item), item.get("style", "")).model_dump()
         for name in ("all", item["lang"], item["form"]):
             evaluation.score_board(item, board, tallies[name])
+    heldout = json.loads(HELDOUT.read_text(encoding="utf-8"))["scripts"]
+    tallies["heldout"] = evaluation.score(lambda s, st: build_storyboard(s, st).model_dump(), heldout)
     return {"speed": speed, "tallies": {k: {**vars(t), "rates": t.rates()} for k, t in tallies.items()}}
 
 
@@ -109,8 +112,8 @@ def _pct(rate: float) -> str:
     return f"{100 * rate:.1f} %"
 
 
-def quality_table(new: dict[str, Any], old: dict[str, Any], commit: str) -> str:
-    a, b = old["tallies"]["all"], new["tallies"]["all"]
+def quality_table(new: dict[str, Any], old: dict[str, Any], commit: str, part: str = "all") -> str:
+    a, b = old["tallies"][part], new["tallies"][part]
     rows = [
         ("protagonist found", f"{a['protagonist']} / {a['scripts']}", f"{b['protagonist']} / {b['scripts']}",
          "every script"),
@@ -162,6 +165,8 @@ def section(new: dict[str, Any], old: dict[str, Any], commit: str, repeat: int) 
         quality_table(new, old, commit),
         "By language and form (now):",
         breakdown_table(new),
+        "The held-out scripts (`tests/data/planner_heldout.json`; see above for how they were used):",
+        quality_table(new, old, commit, "heldout"),
         f"Speed (each planner in a fresh process; {repeat} repeats):",
         speed_table(new, old, commit),
     ])

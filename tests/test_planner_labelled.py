@@ -62,6 +62,14 @@ def test_shot_subjects_places_and_times_follow_the_script(tally: Tally) -> None:
     assert rates["time"] >= 0.90
 
 
+def test_the_held_out_scripts_meet_the_targets_too() -> None:
+    items = json.loads((REPO / "tests" / "data" / "planner_heldout.json").read_text(encoding="utf-8"))["scripts"]
+    held = score(plan, items)
+    assert held.scripts == 12
+    assert held.protagonist == held.scripts and held.human_hair == 0 and held.time_contradictions == 0
+    assert held.rates()["subject"] >= 0.95 and held.rates()["place"] >= 0.90
+
+
 def test_the_scorer_catches_a_wrong_storyboard() -> None:
     """The measure can fail: a storyboard with the absent mother as lead, in human hair, at the wrong hour."""
     item = next(i for i in load_scripts() if i["id"] == "zh-puppy-mother")

@@ -99,6 +99,8 @@ def _with_name_sites(text: str, members: dict[str, Member], sites: list[Site], *
         words = member.forms if every_form else member.names
         for word in sorted(words, key=lambda w: (-len(w), w)):
             for m in _word_re(word).finditer(text):
+                if CJK_RE.match(word) and text.startswith(("地", "得"), m.end()):
+                    continue  # 慢慢地走: the word as an adverb, not the name
                 found.append(Site(m.start(), m.end(), member.key))
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
     kept: list[Site] = []

@@ -120,6 +120,8 @@ def _noun_at(toks: list[Token], i: int) -> Noun | None:
         return Noun(tok.start, tok.end, word, role=ZH_GROUPS[word], plural=True)
     made = next((m for m in ZH_MATERIALS if base.startswith(m) and _creature(base[len(m):])), "")
     species = _creature(base[len(made):]) if made else _creature(base)
+    if species is not None and _compounded(toks, i):
+        return None  # 兔子灯, 小狗窝: the animal only says what the thing looks like
     if species is not None:
         return Noun(tok.start, tok.end, word, species=species, plural=plural, made=bool(made),
                     singular=_counted(toks, i, _SINGULAR))
@@ -153,6 +155,16 @@ def _kin_compound(word: str) -> tuple[str, str] | None:
     return None
 
 
+def _compounded(toks: list[Token], i: int) -> bool:
+    """Whether word i modifies the noun right after it (兔子灯), rather than being named by it (小狗豆豆)."""
+    if i + 1 >= len(toks) or toks[i + 1].start != toks[i].end:
+        return False
+    nxt = toks[i + 1]
+    if not nxt.tag.startswith("n") or nxt.tag in _PERSON_TAGS or nxt.word in ZH_ROLES or nxt.word in ZH_SPECIES:
+        return False
+    return len(nxt.word) <= 2 and not _name_like(list(toks), i + 1, apposed=True)
+
+
 def _surnamed(word: str) -> bool:
     """王老师, 张爷爷: a surname and a role (not 熊大哥, a bear)."""
     return (len(word) >= 2 and word[0] in ZH_SURNAMES and word[1:] in ZH_ROLES and word not in ZH_ROLES
@@ -167,6 +179,12 @@ def _counted(toks: list[Token], i: int, pattern: re.Pattern[str]) -> bool:
         if pattern.search(toks[j].word):
             return True
     return False
+
+
+def _used_as_noun(toks: list[Token], word: str) -> bool:
+    """Whether `word` stands somewhere as an object, after a verb or preposition (找慢慢, 和慢慢)."""
+    return any(t.word == word and i and (toks[i - 1].tag.startswith("v") or toks[i - 1].tag in ("p", "c"))
+               for i, t in enumerate(toks))
 
 
 def _count(toks: list[Token], word: str) -> int:
@@ -190,10 +208,16 @@ def _name_like(toks: list[Token], i: int, *, apposed: bool = False) -> bool:
     word = tok.word
     if tok.tag == "eng" or re.fullmatch(r"[A-Za-z]+", word):
         return is_english_name_word(word)
-    if not _CJK_NAME.match(word) or word in ZH_PRONOUNS or word in _NOT_NAMES or _creature(word) or _role(word):
+    if not _CJK_NAME.match(word) or word in ZH_PRONOUNS or _creature(word) or _role(word):
         return False
+    if word in _NOT_NAMES and not (apposed and _used_as_noun(toks, word)):
+        return False  # 悄悄 is an adverb; 小乌龟慢慢 … 来找慢慢比赛 names a turtle
     following = toks[i + 1].word if i + 1 < len(toks) else ""
-    if following in _AFTER_ADVERB or following == word or tok.tag in ("d", "ad", "m", "q", "p", "c", "r"):
+    if following in _AFTER_ADVERB or following == word:
+        return False
+    if apposed and word[0] == word[1] and _used_as_noun(toks, word):
+        return True  # 小乌龟慢慢 … 来找慢慢比赛
+    if tok.tag in ("d", "ad", "m", "q", "p", "c", "r"):
         return False
     if tok.tag == "v" and not (apposed and word[0] == word[1] and _count(toks, word) >= 2):
         return False  # 小兔子跳跳 … 跳跳, not 小女孩摸摸口袋

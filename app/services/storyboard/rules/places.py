@@ -31,26 +31,26 @@ _ZH = """
 楼 高高的 里|池塘边 清澈的 -|海底 幽蓝的 -
 """
 _EN = """
-forest dense green in|woods quiet in|bamboo forest green in|jungle thick in|meadow open grassy on
-field open in|fields open in|grassland wide on|garden flowering in|school garden little in|park leafy in
-orchard fruit in|farm quiet on|farmhouse old in|barn red in|yard sunny in|backyard sunny in|house cosy in
-home warm at|cottage little in|room warm in|bedroom cosy in|kitchen warm in|attic dusty in|den snug in
-nest small in|hive humming in|burrow cosy in|cave deep in|tower crooked in|castle old stone in|palace grand in
-hall big in|school hall big in|stage bright on|classroom bright in|school busy at|gym big in|library quiet in
-museum grand in|hospital bright in|bakery warm in|shop little in|toy shop cluttered in|market busy at
-square cobbled in|street quiet on|streets empty on|city busy in|town little in|village quiet in
-mountain village little in|harbour busy at|harbor busy at|pier wooden on|dock wooden on|port busy at
-station old in|train station old in|platform long on|train rattling on|bus rumbling on|boat small on
-ship big on|deck rocking on|lighthouse white at|island green on|beach sandy on|shore rocky on|sea wide by
-ocean wide in|waves rolling in|coast windy on|lake quiet on|pond still by|river winding by|stream clear by
-creek little by|riverbank grassy on|marsh misty in|swamp misty in|reeds tall among|valley green in
-hill grassy on|hills rolling over|mountain tall on|mountains tall among|desert golden in|snow deep in
-ice cold on|iceberg icy on|sky open in|clouds soft among|space station orbiting in|spaceship silver in
-moon grey on|rocks dark on|rock lonely on|horizon distant on|bridge old stone on|tunnel dark in|gutter wet in
-drain dark in|road long on|path narrow on|lane quiet on|alley narrow in|rooftop high on|roof high on
-window bright at|windowsill sunny on|door open at|doorstep worn on|porch wooden on|bench old on|log mossy on
-branch high on|tree tall in|oak old by|pines tall among|well deep in|playground busy in|zoo busy at
-factory old in|workshop cluttered in|airlock narrow in|kingdom whole across
+forest dense green in|woods quiet in|bamboo forest green in|jungle thick in|meadow open grassy on|field open in
+fields open in|grassland wide on|garden flowering in|school garden little in|park leafy in|orchard fruit in
+farm quiet on|farmhouse old in|barn red in|yard sunny in|backyard sunny in|house cosy in|home warm at
+cottage little in|room warm in|bedroom cosy in|kitchen warm in|attic dusty in|den snug in|nest small in
+hive humming in|burrow cosy in|cave deep in|tower crooked in|castle old stone in|palace grand in|hall big in
+school hall big in|stage bright on|classroom bright in|school busy at|gym big in|library quiet in|museum grand in
+hospital bright in|bakery warm in|shop little in|toy shop cluttered in|market busy at|square cobbled in
+street quiet on|streets empty on|city busy in|town little in|village quiet in|mountain village little in
+harbour busy at|harbor busy at|pier wooden on|dock wooden on|port busy at|station old in|train station old in
+platform long on|train rattling on|bus rumbling on|boat small on|ship big on|deck rocking on|lighthouse white at
+island green on|beach sandy on|shore rocky on|sea wide by|ocean wide in|waves rolling in|coast windy on
+lake quiet on|pond still by|river winding by|stream clear by|creek little by|riverbank grassy on|marsh misty in
+swamp misty in|reeds tall among|valley green in|hill grassy on|hills rolling over|mountain tall on
+mountains tall among|desert golden in|snow deep in|ice cold on|iceberg icy on|sky open in|clouds soft among
+space station orbiting in|spaceship silver in|moon grey on|rocks dark on|rock lonely on|horizon distant on
+bridge old stone on|tunnel dark in|gutter wet in|drain dark in|road long on|path narrow on|lane quiet on
+alley narrow in|rooftop high on|roof high on|window bright at|bed cosy in|ward quiet in|corridor long in
+hallway long in|stall busy at|office busy in|windowsill sunny on|door open at|doorstep worn on|porch wooden on
+bench old on|log mossy on|branch high on|tree tall in|oak old by|pines tall among|well deep in|playground busy in
+zoo busy at|factory old in|workshop cluttered in|airlock narrow in|kingdom whole across
 """
 
 

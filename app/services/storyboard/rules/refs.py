@@ -42,7 +42,7 @@ _ZH_ABSENT_BEFORE = re.compile(
     r"(?:找不到|寻找|去找|在找|找(?!到)|想念|思念|想着|想|等着|等待|等|盼着|梦见|见不到|看不到|没看见|看望|去看)"
     r"[^，。！？；：,.!?;:]{0,6}$"
 )
-_ZH_ABSENT_AFTER = re.compile(r"^(?:不见了|不在|还没回来|没回来|去世|离开了|已经走了)")
+_ZH_ABSENT_AFTER = re.compile(r"^(?:不见了|不在|还没回来|没回来|没有来|没来|去世|离开了|已经走了)")
 _ZH_LETTER = (re.compile(r"给[^，。！？]{0,8}$"), re.compile(r"^[^，。！？]{0,4}(?:写|寄|打电话)"))
 _EN_ABSENT_BEFORE = re.compile(
     r"\b(?:look(?:s|ed|ing)? for|search(?:es|ed|ing)? for|wait(?:s|ed|ing)? for|miss(?:es|ed|ing)?|"
@@ -51,7 +51,9 @@ _EN_ABSENT_BEFORE = re.compile(
     r"\s+(?:[\w'’]+\s+){0,3}$",
     re.I,
 )
-_EN_ABSENT_AFTER = re.compile(r"^\s+(?:was|had|is)\s+(?:gone|missing|away|lost)\b", re.I)
+_EN_ABSENT_AFTER = re.compile(
+    r"^\s+(?:(?:was|had|is)\s+(?:gone|missing|away|lost)|(?:did not|didn't|never|does not|doesn't) (?:come|show))\b",
+    re.I)
 _ZH_BODY = re.compile(r"^的?(?:怀|手|头|脸|脖子|肩膀|鼻尖|眼睛|尾巴|背|身边|身上|耳朵|嘴|胸口|脚|翅膀)")
 _EN_BODY = frozenset("head hand hands arm arms face neck shoulder shoulders eyes tail back side wings lap fins fur "
                      "nose paws feet cheek cheeks ear ears".split())
@@ -97,7 +99,7 @@ def _role(text: str, start: int, end: int, layout: Layout, state: _State, pronou
     if layout.quoted(start):
         return QUOTED
     clause_start = layout.clause_start(start)
-    before, after = text[clause_start:start], text[end:end + 12]
+    before, after = text[clause_start:start], text[end:end + 24]
     if _absent(before, after):
         return ABSENT
     if _possessive(text, end, pronoun):

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.services.storyboard.rules.members import ANIMAL, GROUP, PERSON, THING, Member, Site
-from app.services.storyboard.rules.roles import ROLES, Role
+from app.services.storyboard.rules.roles import ROLES, ZH_GROUPS, Role
 from app.services.storyboard.rules.species import SPECIES
 
 
@@ -218,7 +218,9 @@ def _group_name(noun: Noun, lang: str) -> str:
     if noun.display:
         return noun.display
     if lang == "zh" or re.search(r"[\u4e00-\u9fff]", noun.surface):
-        return noun.surface if noun.surface.endswith(("们", "俩")) else noun.surface + "们"
+        if noun.surface.endswith(("们", "俩")) or noun.surface in ZH_GROUPS:
+            return noun.surface
+        return noun.surface + "们"
     return f"the {noun.surface.lower()}"
 
 

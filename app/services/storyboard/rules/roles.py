@@ -115,6 +115,8 @@ EN_TITLES: dict[str, str] = {
 }
 #: Chinese group words: 兄妹俩, 孩子们 … → the role or species of the members.
 ZH_GROUPS: dict[str, str] = {"兄妹俩": "child", "姐妹俩": "child", "兄弟俩": "child", "孩子们": "child",
+                             "双胞胎": "child", "双胞胎姐妹": "child", "双胞胎兄弟": "child", "姐妹们": "child",
+                             "兄弟们": "child",
                              "小朋友们": "child", "同学们": "student", "小伙伴们": "child", "村民们": "villager",
                              "大家伙": "child"}
 #: Pronouns: surface → (person: he/she/it/they, possessive?).

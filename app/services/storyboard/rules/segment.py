@@ -74,13 +74,13 @@ def _build() -> _Tagger:
     import jieba.posseg  # type: ignore[import-untyped]
 
     from app.services.storyboard.rules.places import ZH_PLACE_WORDS
-    from app.services.storyboard.rules.roles import ZH_ROLE_WORDS
+    from app.services.storyboard.rules.roles import ZH_GROUPS, ZH_ROLE_WORDS
     from app.services.storyboard.rules.species import ZH_SPECIES_WORDS
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.tmp_dir = tempfile.gettempdir()
-    for word in sorted({*ZH_SPECIES_WORDS, *ZH_ROLE_WORDS, *ZH_PLACE_WORDS}):
+    for word in sorted({*ZH_SPECIES_WORDS, *ZH_ROLE_WORDS, *ZH_PLACE_WORDS, *ZH_GROUPS}):
         if len(word) > 1:
             tokenizer.add_word(word, _WORD_FREQ, "n")
     tagger: _Tagger = jieba.posseg.POSTokenizer(tokenizer)

@@ -20,6 +20,8 @@ from app.services.storyboard.rules.segment import Token
 _ZH_LOCATIVES = ("里", "上", "边", "下", "中", "旁", "外", "前", "口", "内", "底", "顶", "间")
 _ZH_PLACE_VERB = re.compile(
     r"(?:在|到|进|过|回|上|着|向|有|出|离开|去)了?(?:一[片座个家条间口棵])?[^，。！？；：、]{0,8}$")
+_ZH_PASSING = frozenset("""穿过 游过 走过 飞过 路过 经过 来到 走进 跑进 飞进 游进 回到 到达 爬上 登上 游到 飞到
+    走到 跑到""".split())
 _ZH_TOWARD = re.compile(r"(?:朝着?|向着|往)[^，。！？]{0,6}$")
 _ZH_HOME = {"回家": "家", "到家": "家", "进家门": "家", "回到家": "家"}
 _ZH_LEAVING = re.compile(r"(?:出|离开|走出|跑出|飞出|爬出|钻出|跳出|逃出|告别)了?$")
@@ -141,7 +143,8 @@ def _is_setting(toks: Sequence[Token], i: int, text: str) -> bool:
     if tok.tag == "s" or following in _ZH_LOCATIVES or tok.word[-1] in _ZH_LOCATIVES and len(tok.word) > 1:
         return True
     clause = re.split(r"[，。！？；：,.!?;:\n]", text[:tok.start])[-1]
-    return bool(_ZH_PLACE_VERB.search(clause))
+    english = re.findall(r"[A-Za-z]+", clause)
+    return bool(_ZH_PLACE_VERB.search(clause)) or bool(english) and english[-1].lower() in _EN_WHERE | {"the", "a"}
 
 
 def _zh_noun(toks: Sequence[Token], i: int) -> str | None:
@@ -160,6 +163,13 @@ def _zh_noun(toks: Sequence[Token], i: int) -> str | None:
     following = toks[i + 1].word if i + 1 < len(toks) else ""
     if toks[i].tag.startswith("n") and following in _ZH_LOCATIVES and len(word) >= 2 and _after_place_verb(toks, i):
         return word
+    previous = toks[i - 1].word if i else ""
+    split = i >= 2 and previous in ("过", "到", "进", "上") and toks[i - 2].tag.startswith("v")
+    ends_clause = i + 1 >= len(toks) or not toks[i + 1].tag.startswith("v")
+    if toks[i].tag.startswith("n") and len(word) >= 2 and (previous in _ZH_PASSING or split) and ends_clause:
+        return word  # 游过珊瑚礁, 来到沉船 (not 游到[月亮升起])
+    if len(word) >= 3 and any(word.endswith(p) and len(p) >= 2 for p in ZH_PLACES):
+        return word  # 菜市场, 旧车站: a kind of a place the word tables know
     return None
 
 
