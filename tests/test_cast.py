@@ -200,3 +200,18 @@ def test_jieba_loads_once_quietly_and_outside_the_repo(capfd: pytest.CaptureFixt
     assert not Path(first.tokenizer.tmp_dir).resolve().is_relative_to(REPO)  # type: ignore[attr-defined]
     assert not list(REPO.glob("*.cache"))
     assert "Building prefix dict" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("premise", "lead", "others", "not_cast"),
+    [
+        ("小明 and his dog Buddy go camping by the lake", "小明", {"Buddy"}, set()),
+        ("A brave knight rescues a baby dragon from a dark cave", "the knight", {"the dragon"}, {"the baby"}),
+        ("Zhang Wei, a young baker in Shanghai, bakes a cake for his mother", "Zhang Wei", set(), set()),
+    ],
+)
+def test_premises_name_their_people(premise: str, lead: str, others: set[str], not_cast: set[str]) -> None:
+    board = build_storyboard(premise, "")
+    names = {c.name for c in board.characters}
+    assert board.characters[0].name == lead
+    assert others <= names and not names & not_cast

@@ -29,6 +29,8 @@ def guess_attributes(text: str, members: dict[str, Member]) -> None:
                 member.years = years
                 if member.kind == PERSON:
                     member.age = age_of(years)
+        if not member.age and any(re.fullmatch(r"小[\u4e00-\u9fff]{1,2}", n) for n in member.names):
+            member.age = "child"  # 小明, 小胖: a child's name
 
 
 def age_of(years: int) -> str:

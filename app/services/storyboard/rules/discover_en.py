@@ -54,6 +54,11 @@ def read_english(text: str, registry: Registry) -> None:
             registry.name(after.group(1), noun.end + after.start(1), noun=noun)  # her grandson Jun
     for m in re.finditer(rf"\b{_NAME}(?:[ \t]+{_NAME})*\b", text):
         _proper(m, text, registry)
+    for m in re.finditer(rf"\b({_NAME}(?:[ \t]+{_NAME})?),\s+(?:a|an|the)\s+", text):
+        described = next((n for n in nouns if m.end() <= n.start <= m.end() + 25 and not n.plural), None)
+        if described is not None and not re.search(r"[.,;!?]", text[m.end():described.start]) and all(
+                is_english_name_word(w) for w in m.group(1).split()):
+            registry.describe(registry.name(m.group(1), m.start(1)), described)  # Zhang Wei, a young baker
     for m in _COPULA_RE.finditer(text):
         member = registry.members.get(m.group(1))
         what = next((n for n in nouns if m.end() <= n.start <= m.end() + 30 and not n.plural), None)
@@ -195,7 +200,10 @@ def _noun(m: re.Match[str], word: str, before: list[str], text: str) -> Noun:
 
 
 def _is_modifier(text: str, end: int) -> bool:
-    """Whether the noun modifies the next word (a dog house, the cat's bowl is fine): a following noun we know."""
+    """Whether the noun modifies the next word (a dog house, a baby dragon): a following noun we know."""
     following = re.match(r"\s+([a-z]+)", text[end:])
-    return following is not None and following.group(1) in {"food", "house", "bed", "bowl", "shop", "hair", "flap",
-                                                             "door", "station", "show", "sled", "race", "cave", "den"}
+    if following is None:
+        return False
+    word = following.group(1)
+    return word in EN_SPECIES or word in EN_ROLES or word in {"food", "house", "bed", "bowl", "shop", "hair", "flap",
+                                                              "door", "station", "show", "sled", "race", "cave", "den"}

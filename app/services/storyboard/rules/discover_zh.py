@@ -236,6 +236,8 @@ def _is_name(toks: list[Token], i: int, counts: dict[str, int]) -> bool:
         return True
     if tok.tag == "eng" or re.fullmatch(r"[A-Za-z]+", tok.word):
         return is_english_name_word(tok.word) and (counts.get(tok.word, 0) >= 2 or _next_to_cjk(toks, i))
+    if tok.tag in _PERSON_TAGS and _name_like(toks, i) and _opens_clause(toks, i) and _next_to_latin(toks, i):
+        return True  # "小明 and his dog…": a person's name said once, leading English words
     return _name_like(toks, i) and counts.get(tok.word, 0) >= 2 and _opens_clause(toks, i)
 
 
@@ -250,6 +252,11 @@ def _opens_clause(toks: list[Token], i: int) -> bool:
         if k < 0 or _BREAK.match(toks[k].word):
             return True
     return False
+
+
+def _next_to_latin(toks: list[Token], i: int) -> bool:
+    j = _next_word(toks, i)
+    return j < len(toks) and bool(re.fullmatch(r"[A-Za-z]+", toks[j].word))
 
 
 def _next_to_cjk(toks: list[Token], i: int) -> bool:
