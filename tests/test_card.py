@@ -15,6 +15,7 @@ from app.services.keyframe.card import (
     create,
     palette_for,
     render_card,
+    sky_mood,
     tone_mood,
 )
 from app.services.keyframe.cardtext import ELLIPSIS, fit_line, load_font, wrap_text
@@ -80,11 +81,21 @@ def test_chinese_glyphs_are_real_glyphs():
     assert bytes(masks[0]) != bytes(masks[1]), "distinct characters must not render as the same box"
 
 
-def test_description_is_drawn_in_the_caption_panel():
-    a, b = render_card(_request()), render_card(_request(image_detail="月光下，城市的屋顶上站着一只黑猫。"))
+def test_the_subject_name_is_drawn_in_the_lower_panel():
+    """The card names the subject in large letters (the prompt is not printed: the hour it shows tints
+    the sky instead, see test_the_hour_of_the_prompt_tints_the_sky)."""
+    a, b = render_card(_request()), render_card(_request(subject="小狐狸在溪边"))
     box = ImageChops.difference(a, b).getbbox()
     assert box is not None
     assert box[1] > 720 * 0.45, "only the lower caption panel should change"
+    same_name = render_card(_request(subject="小熊猫在溪边（一只红棕色的小熊猫）"))
+    assert ImageChops.difference(a, same_name).getbbox() is None, "the look after the name is not printed"
+
+
+def test_the_hour_of_the_prompt_tints_the_sky():
+    day, night = render_card(_request()), render_card(_request(image_detail="月光下，竹林里静悄悄的。"))
+    assert sky_mood("夜晚清冷的月光") == "dark" and sky_mood("Golden evening sunset") == "warm"
+    assert ImageStat.Stat(night.convert("L")).mean[0] < ImageStat.Stat(day.convert("L")).mean[0] - 10
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (1080, 1080)])

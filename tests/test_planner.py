@@ -204,7 +204,7 @@ async def test_cast_has_a_protagonist_and_named_characters(planner: RuleBasedPla
     en = await plan(planner, EN_SCRIPT)
     assert zh.characters[0].name == "豆豆"
     assert "小狗" in zh.characters[0].look
-    assert {"妈妈", "乌龟"} <= {c.name for c in zh.characters}
+    assert {"妈妈", "老乌龟"} <= {c.name for c in zh.characters}  # the script calls it 老乌龟
     assert en.characters[0].name == "Rusty"
     assert "Mr. Smith" in {c.name for c in en.characters}
     assert "the wolf" not in {c.name for c in en.characters}  # "howled like a wolf" is no character

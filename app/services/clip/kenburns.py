@@ -108,6 +108,25 @@ def window_corners(motion: Motion, width: int, height: int, e: float) -> list[tu
     return corners
 
 
+def output_point(motion: Motion, width: int, height: int, e: float, point: tuple[float, float]) -> tuple[float, float]:
+    """Where a point of the still is seen in the output frame at eased progress `e` (0..1): the inverse
+    of `window_corners`. It may fall outside the frame (cropped at that moment)."""
+    z = _lerp(motion.zoom, e) + motion.bulge * math.sin(math.pi * e)
+    cx = width * (0.5 + _lerp(motion.x, e))
+    cy = height * (0.5 + _lerp(motion.y, e))
+    a = math.radians(_lerp(motion.angle, e))
+    dx, dy = point[0] - cx, point[1] - cy
+    x = width / 2 + z * (dx * math.cos(a) + dy * math.sin(a))
+    return x, height / 2 + z * (-dx * math.sin(a) + dy * math.cos(a))
+
+
+def every_move(width: int, height: int) -> list[Motion]:
+    """Every move a clip of this size can make: each camera term, both ways where mirrored, as played."""
+    moves = [fit_motion(MOTIONS[term], width, height) for term in MOTIONS]
+    moves += [fit_motion(MOTIONS[term].mirrored(), width, height) for term in sorted(_MIRRORABLE)]
+    return moves
+
+
 def fit_motion(motion: Motion, width: int, height: int, steps: int = 24) -> Motion:
     """`motion` with its zoom raised just enough that the window never leaves the still."""
     fitted = motion

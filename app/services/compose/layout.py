@@ -7,6 +7,7 @@ Lines are also capped at about 18 CJK characters (some 40 Latin ones) for readin
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from app.services.compose.text import Measure
@@ -19,6 +20,10 @@ _REFERENCE_CHAR = "字"
 
 #: (left/right margin as a share of the width, bottom margin as a share of the height)
 _MARGINS = {"landscape": (0.05, 0.06), "portrait": (0.08, 0.16), "square": (0.06, 0.08)}
+#: Top of the title-safe area as a share of the height (9:16 apps draw a status bar and a header there).
+_TOP = {"landscape": 0.05, "portrait": 0.08, "square": 0.06}
+#: Lines a cue may take (compose.text.MAX_LINES) and the room kept above them, in font sizes.
+_BAND_LINES, _BAND_PAD = 2, 0.35
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,21 @@ def subtitle_layout(width: int, height: int) -> SubtitleLayout:
         margin_lr=round(share_lr * width),
         margin_bottom=round(share_bottom * height),
     )
+
+
+def subtitle_band_top(layout: SubtitleLayout) -> int:
+    """The highest row a burned subtitle can reach: two lines (libass makes a line `font_size` tall)
+    with their outline above the bottom margin, and a little air. Nothing else should be drawn below."""
+    block = _BAND_LINES * layout.font_size + 2 * layout.outline + _BAND_PAD * layout.font_size
+    return max(0, math.floor(layout.height - layout.margin_bottom - block))
+
+
+def title_safe(width: int, height: int) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the area where on-screen text is safe from the frame edge, app
+    overlays and the subtitles: the subtitle side margins, a top margin, down to the subtitle band."""
+    layout = subtitle_layout(width, height)
+    top = round(_TOP[orientation(width, height)] * height)
+    return layout.margin_lr, top, width - layout.margin_lr, subtitle_band_top(layout)
 
 
 def line_width(layout: SubtitleLayout, measure: Measure) -> float:

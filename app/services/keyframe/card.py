@@ -1,8 +1,9 @@
 """Embedded keyframe backend: a storyboard card (an animatic frame) drawn with Pillow, no GPU.
 
 Each card has a gradient background and a simple silhouette scene whose colours follow the style
-and tone and whose shapes follow the shot's seed, the storyboard conventions for the camera move,
-the shot number, the subject, the still-frame description and a footer with title and version.
+and tone and whose shapes follow the shot's seed, storyboard guides, and a few large words (the shot
+number, the camera move, the subject's name; `cardface`) placed where no Ken Burns move crops them and
+no burned subtitle covers them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import math
 import os
 import random
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,14 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from app.core.settings import Settings
-from app.models.storyboard import CAMERA_TERMS
 from app.services.backend import Readiness
 from app.services.keyframe.base import KeyframeRequest
-from app.services.keyframe.cardtext import Font, fit_line, load_font, wrap_text
+from app.services.keyframe.cardface import camera_caption, draw_words
 
 RGB = tuple[int, int, int]
-WHITE: RGB = (255, 255, 255)
+
+__all__ = ["Palette", "StoryboardCardRenderer", "camera_caption", "card_words", "create", "palette_for", "render_card",
+           "sky_mood", "tone_mood"]
 
 #: Tone words → mood; the mood shifts the style's hue, saturation and lightness.
 _MOODS: dict[str, tuple[str, ...]] = {
@@ -35,6 +38,10 @@ _MOODS: dict[str, tuple[str, ...]] = {
     "warm": ("温暖", "温馨", "欢快", "喜悦", "热烈", "活泼", "幸福", "希望", "warm", "happy", "joy", "cheer", "hope"),
 }
 _OCTAVES = ((0.8, 1.6), (2.0, 3.5), (5.0, 8.0))
+#: the hour a still-frame prompt shows → a mood word for its palette
+_SKIES = (("dark", re.compile(r"夜|月光|night|moonlight", re.I)),
+          ("warm", re.compile(r"夕阳|傍晚|黄昏|sunset|evening", re.I)),
+          ("calm", re.compile(r"晨|morning|dawn", re.I)))
 _MOOD_HSL = {"warm": (0.07, 0.62, 0.50), "cool": (0.58, 0.42, 0.42), "dark": (None, 0.35, 0.22)}
 
 
@@ -73,28 +80,26 @@ def palette_for(style: str, tone: str) -> Palette:
     )
 
 
-def camera_caption(camera: str) -> str:
-    """'推镜头 · push-in' for a camera term (or its English label); other text as given."""
-    term = camera.strip()
-    for zh, en in CAMERA_TERMS.items():
-        if term in (zh, en):
-            return f"{zh} · {en}"
-    return term or "固定镜头 · fixed"
-
-
 def render_card(request: KeyframeRequest, font_family: str = "") -> Image.Image:
     """Draw the storyboard card for `request` (synchronous; see StoryboardCardRenderer)."""
     w, h = request.width, request.height
-    pal = palette_for(request.style, request.tone)
     rng = random.Random(f"{request.seed}|{request.sequence}|{request.shot_id}")
+    pal = _varied(palette_for(request.style, f"{request.tone} {sky_mood(request.image_detail)}".strip()), rng)
     mask = Image.linear_gradient("L").resize((w, h))
     img = Image.composite(Image.new("RGB", (w, h), pal.bottom), Image.new("RGB", (w, h), pal.top), mask)
     layer = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     _draw_scene(draw, rng, pal, w, h)
     _draw_guides(draw, w, h)
-    _draw_text(draw, request, pal, font_family)
-    return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
+    img = Image.alpha_composite(img.convert("RGBA"), layer)
+    return Image.alpha_composite(img, card_words(request, font_family)).convert("RGB")
+
+
+def card_words(request: KeyframeRequest, font_family: str = "") -> Image.Image:
+    """The card's words (and their panels) alone, on a transparent layer of the card's size."""
+    layer = Image.new("RGBA", (request.width, request.height), (0, 0, 0, 0))
+    draw_words(ImageDraw.Draw(layer), request, palette_for(request.style, request.tone).accent, font_family)
+    return layer
 
 
 class StoryboardCardRenderer:
@@ -123,6 +128,25 @@ class StoryboardCardRenderer:
 def create(settings: Settings) -> StoryboardCardRenderer:
     """The embedded keyframe backend; it prefers the subtitle font family for its text."""
     return StoryboardCardRenderer(settings)
+
+
+def sky_mood(image_detail: str) -> str:
+    """The mood of the hour the still-frame prompt shows: night is dark, dusk warm, morning calm."""
+    for mood, pattern in _SKIES:
+        if pattern.search(image_detail):
+            return mood
+    return ""
+
+
+def _varied(pal: Palette, rng: random.Random) -> Palette:
+    """The palette a little lighter or darker and a little turned, per shot, so neighbouring cards differ."""
+    turn, lift = rng.uniform(-0.04, 0.04), rng.uniform(-0.06, 0.06)
+
+    def shift(rgb: RGB) -> RGB:
+        h, light, sat = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
+        return _hls(h + turn, light + lift, sat)
+
+    return Palette(shift(pal.top), shift(pal.bottom), pal.accent, shift(pal.far), shift(pal.near))
 
 
 def _draw_scene(draw: ImageDraw.ImageDraw, rng: random.Random, pal: Palette, w: int, h: int) -> None:
@@ -173,84 +197,6 @@ def _draw_guides(draw: ImageDraw.ImageDraw, w: int, h: int) -> None:
     c = 0.02 * s
     draw.line((w / 2 - c, h / 2, w / 2 + c, h / 2), fill=(255, 255, 255, 90), width=thin)
     draw.line((w / 2, h / 2 - c, w / 2, h / 2 + c), fill=(255, 255, 255, 90), width=thin)
-
-
-def _draw_text(draw: ImageDraw.ImageDraw, req: KeyframeRequest, pal: Palette, family: str) -> None:
-    w, h = req.width, req.height
-    s = min(w, h)
-    m, gap = round(0.06 * s), round(0.02 * s)
-    big, mid = load_font(round(0.085 * s), True, family), load_font(round(0.038 * s), False, family)
-    small = load_font(round(0.028 * s), False, family)
-    shot = f"SHOT {req.sequence:02d}"
-    baseline = m + big.getmetrics()[0]
-    _shadowed(draw, (m, baseline), shot, big, WHITE)
-    x = m + draw.textlength(shot, font=big) + gap
-    _shadowed(draw, (x, baseline), f"镜头 {req.sequence:02d}", mid, pal.accent)
-    header = baseline + big.getmetrics()[1]
-    x += draw.textlength(f"镜头 {req.sequence:02d}", font=mid) + 2 * gap
-    badge = _camera_badge(draw, camera_caption(req.camera), small, pal, (m, x, w - m, header + gap))
-    y = max(header, badge)
-    footer_y = h - m - _line_h(small)
-    title = fit_line(f"《{req.story_title}》" if req.story_title else req.shot_id, small, w - 2 * m - 4 * gap)
-    draw.text((m, footer_y), title, font=small, fill=(235, 235, 235, 230))
-    version = f"v{req.version}"
-    draw.text((w - m - draw.textlength(version, font=small), footer_y), version, font=small, fill=pal.accent)
-    draw.line((m, footer_y - gap / 2, w - m, footer_y - gap / 2), fill=(255, 255, 255, 90), width=1)
-    _panel(draw, req, pal, family, (m, y + gap, w - m, footer_y - gap))
-
-
-def _camera_badge(draw: ImageDraw.ImageDraw, caption: str, font: Font, pal: Palette, row: tuple) -> float:
-    """The camera badge, top-right if it fits beside the shot number, else under it; returns its bottom."""
-    margin, after_shot, right, below = row
-    pad, icon = font.size // 2, font.size * 1.6
-    text, top = caption, margin
-    width = icon + 2 * pad + draw.textlength(text, font=font)
-    if right - width < after_shot:
-        text, top = fit_line(caption, font, right - margin - icon - 2 * pad), below
-        width = icon + 2 * pad + draw.textlength(text, font=font)
-    x, height = (right - width if top == margin else margin), _line_h(font)
-    draw.rounded_rectangle((x, top, x + width, top + height), radius=pad, fill=(0, 0, 0, 140))
-    ix, iy, u = x + pad, top + height / 2, font.size * 0.35
-    draw.rectangle((ix, iy - u, ix + 2 * u, iy + u), fill=(*pal.accent, 255))
-    draw.polygon([(ix + 2 * u, iy), (ix + 3 * u, iy - u), (ix + 3 * u, iy + u)], fill=(*pal.accent, 255))
-    draw.text((x + pad + icon, iy), text, font=font, fill=WHITE, anchor="lm")
-    return top + height
-
-
-def _panel(draw: ImageDraw.ImageDraw, req: KeyframeRequest, pal: Palette, family: str, box: tuple) -> None:
-    """The caption panel: style/tone tag, subject heading and the wrapped still-frame description."""
-    left, top, right, bottom = box
-    s = min(req.width, req.height)
-    pad = round(0.025 * s)
-    inner = right - left - 2 * pad
-    tag_f, head_f = load_font(round(0.028 * s), False, family), load_font(round(0.055 * s), True, family)
-    body_f = load_font(round(0.034 * s), False, family)
-    tag = fit_line(" · ".join(t for t in (req.style, req.tone) if t), tag_f, inner)
-    head = wrap_text(req.subject, head_f, inner, max_lines=2)
-    fixed = 2 * pad + (_line_h(tag_f) if tag else 0) + len(head) * _line_h(head_f)
-    room = int((bottom - top - fixed) // _line_h(body_f))
-    body = wrap_text(req.image_detail, body_f, inner, max_lines=min(max(room, 0), 7)) if room > 0 else []
-    height = fixed + len(body) * _line_h(body_f)
-    y = max(top, bottom - height)
-    draw.rounded_rectangle((left, y, right, bottom), radius=pad, fill=(0, 0, 0, 150))
-    y += pad
-    blocks = (([tag] if tag else [], tag_f, pal.accent), (head, head_f, WHITE), (body, body_f, (225, 225, 225)))
-    for lines, font, fill in blocks:
-        for line in lines:
-            if y + _line_h(font) > bottom + 1:
-                return
-            draw.text((left + pad, y), line, font=font, fill=fill)
-            y += _line_h(font)
-
-
-def _shadowed(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: Font, fill: RGB) -> None:
-    off = max(1, font.size // 24)
-    draw.text((xy[0] + off, xy[1] + off), text, font=font, fill=(0, 0, 0, 150), anchor="ls")
-    draw.text(xy, text, font=font, fill=fill, anchor="ls")
-
-
-def _line_h(font: Font) -> int:
-    return round(font.size * 1.4)
 
 
 def _unit(text: str) -> float:

@@ -57,7 +57,10 @@ def load_font(size: int, bold: bool = False, family: str = "") -> Font:
         except OSError as exc:
             logger.warning("cannot load font {}: {}", found[0], exc)
     logger.warning("no CJK font found; Chinese text on storyboard cards will not render")
-    return ImageFont.load_default(size=size)
+    default = ImageFont.load_default(size=size)
+    if not isinstance(default, ImageFont.FreeTypeFont):  # Pillow without FreeType: nothing sizes text
+        raise RuntimeError("Pillow was built without FreeType; storyboard cards cannot draw text")
+    return default
 
 
 def wrap_text(text: str, font: Font, max_width: float, max_lines: int = 0) -> list[str]:

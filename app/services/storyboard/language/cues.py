@@ -1,4 +1,4 @@
-"""Reading a text against the word tables: its tone, key action, place and time of day."""
+"""Reading a text against the word tables: its tone and key action."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from app.services.storyboard.language.text import localized
-from app.services.storyboard.language.vocab import ACTIONS, PLACES, TIME_CUES, TONE_CUES
+from app.services.storyboard.language.vocab import ACTIONS, TONE_CUES
 
 #: (zh cues, en cues)
 CuePair = tuple[tuple[str, ...], tuple[str, ...]]
@@ -24,8 +24,8 @@ def has_cue(text: str, pair: CuePair, lang: str) -> bool:
     return bool(cue_positions(text, pair, lang))
 
 
-def _first_cued(text: str, rows: Sequence[tuple[tuple[str, ...], tuple[str, ...], *tuple[str, ...]]],
-                lang: str) -> int | None:
+def _first_cued(text: str, rows: Sequence[tuple[tuple[str, ...], tuple[str, ...], str, str, str]], lang: str
+                ) -> int | None:
     """Index of the row, each starting (zh cues, en cues, ...), whose cue comes first in text."""
     found = []
     for index, (zh, en, *_rest) in enumerate(rows):
@@ -49,13 +49,3 @@ def key_action(text: str, lang: str) -> tuple[str, str, str] | None:
     """The action whose cue comes first in text, as (zh predicate, en verb phrase, en state)."""
     index = _first_cued(text, ACTIONS, lang)
     return None if index is None else ACTIONS[index][2:]
-
-
-def find_place(text: str, lang: str) -> int | None:
-    """Index into PLACES of the place mentioned first in text."""
-    return _first_cued(text, PLACES, lang)
-
-
-def find_time(text: str, lang: str) -> str | None:
-    """The first time of day in TIME_CUES that text mentions."""
-    return next((key for key, pair in TIME_CUES.items() if has_cue(text, pair, lang)), None)

@@ -6,8 +6,6 @@ The cast's words (kinds of character, looks) are in `lexicon`.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 MIN_SHOTS, MAX_SHOTS = 4, 12
 #: Speech units per shot (see text.speech_length: 1 per CJK character, 1.5 per English word).
 TARGET_UNITS, MAX_UNITS = 26, 40
@@ -24,7 +22,7 @@ STYLE_TABLE: tuple[tuple[tuple[str, ...], str, str, bool], ...] = (
     (("唯美", "梦幻", "dreamy"), "唯美梦幻的光晕", "dreamy glowing haze", False),
     (("国漫", "国风", "guoman"), "国风3D动画，虚幻引擎5渲染，电影级光影",
      "Chinese 3D animation, Unreal Engine 5 render, cinematic lighting", True),
-    (("赛博朋克", "cyberpunk"), "赛博朋克风格，霓虹灯光，雨夜街道反光，高对比度",
+    (("赛博朋克", "cyberpunk"), "赛博朋克风格，霓虹灯光，湿漉漉的街道反光，高对比度",
      "cyberpunk style, neon lights, rain-slick reflections, high contrast", True),
     (("水彩", "watercolor", "watercolour"), "水彩手绘质感，晕染的柔和笔触",
      "watercolour painting, soft bleeding brushstrokes", True),
@@ -139,67 +137,9 @@ OPENERS = {
 
 
 
-class Place(NamedTuple):
-    """A setting: the cue words that name it and how prompts describe it."""
-
-    zh_cues: tuple[str, ...]
-    en_cues: tuple[str, ...]
-    zh_noun: str
-    zh_suffix: str  # locative: 森林 + 里
-    en_prep: str
-    en_noun: str
-
-    def noun(self, lang: str) -> str:
-        """What the place is: 茂密的森林 / a dense green forest."""
-        return self.zh_noun if lang == "zh" else self.en_noun
-
-    def locative(self, lang: str) -> str:
-        """Where, as a phrase: 茂密的森林里 / in a dense green forest."""
-        return self.zh_noun + self.zh_suffix if lang == "zh" else f"{self.en_prep} {self.en_noun}"
-
-
-PLACES = tuple(Place(*row) for row in (
-    (("灯塔",), ("lighthouse",), "海边的白色灯塔", "里", "at", "a white lighthouse by the sea"),
-    (("森林", "树林"), ("forest", "woods"), "茂密的森林", "里", "in", "a dense green forest"),
-    (("河", "溪"), ("river", "stream", "creek"), "清澈的小河", "边", "by", "a clear winding stream"),
-    (("海", "沙滩"), ("sea", "ocean", "beach", "shore"), "宽阔的海边沙滩", "上", "on", "a wide sandy seashore"),
-    (("山上", "山顶", "山谷", "高山", "大山"), ("mountain", "hill", "valley"), "连绵的山谷", "间", "among",
-     "rolling mountain valleys"),
-    (("草地", "草原", "田野"), ("meadow", "field", "grassland"), "开阔的草地", "上", "on", "an open grassy meadow"),
-    (("花园", "花丛"), ("garden", "flowers"), "开满鲜花的花园", "里", "in", "a garden full of flowers"),
-    (("村", "小镇"), ("village", "town"), "宁静的小村庄", "里", "in", "a quiet little village"),
-    (("城市", "街道", "街上"), ("city", "street"), "热闹的城市街道", "上", "on", "a busy city street"),
-    (("家里", "家中", "小屋", "房间", "屋里"), ("house", "room", "kitchen", "cottage"),
-     "温馨的小屋", "里", "in", "a cosy little cottage"),
-    (("学校", "教室"), ("school", "classroom"), "明亮的教室", "里", "in", "a bright classroom"),
-    (("下雪", "雪地", "大雪", "雪花"), ("snow", "snowy"), "白雪覆盖的大地", "上", "on", "snow-covered land"),
-    (("月亮", "星空", "太空", "宇宙", "星星"), ("moon", "stars", "space"), "浩瀚的星空", "下", "under",
-     "a vast starry sky"),
-    (("天空", "云"), ("sky", "clouds"), "辽阔的天空", "下", "under", "a vast open sky"),
-    (("城堡", "王宫"), ("castle", "palace"), "古老的城堡", "里", "in", "an old stone castle"),
-    (("沙漠",), ("desert",), "金色的沙漠", "中", "in", "golden desert dunes"),
-    (("山洞",), ("cave",), "幽深的山洞", "里", "in", "a deep cave"),
-    (("船",), ("boat", "ship"), "摇晃的船甲板", "上", "on", "the deck of a rocking boat"),
-))
-DEFAULT_PLACES = (1, 5, 7, 6)  # indexes into PLACES for stories that name no place
-
-#: time-of-day cues → lighting key; inherited by later shots until another cue appears.
-TIME_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "night": (("夜", "晚上", "月光", "星星", "月亮"), ("night", "moon", "moonlight", "stars", "midnight")),
-    "morning": (("清晨", "早晨", "早上", "日出", "黎明"), ("morning", "dawn", "sunrise")),
-    "dusk": (("黄昏", "傍晚", "夕阳", "日落"), ("dusk", "sunset", "evening")),
-    "rain": (("下雨", "雨", "暴风"), ("rain", "rainy", "storm")),
-}
-#: time-of-day or tone → (zh, en) lighting sentence.
+#: tone → (zh, en) lighting sentence of a shot whose script says nothing of the hour or the weather;
+#: none of them names a time of day.
 LIGHTING: dict[str, tuple[str, str]] = {
-    "night": ("清冷的月光从右上方洒落，阴影深邃，冷蓝色调",
-              "Cool moonlight falls from the upper right, deep shadows, cold blue tones"),
-    "morning": ("柔和的晨光从右侧低角度照入，薄雾轻笼，淡金色调",
-                "Soft low morning light from the right, light mist, pale gold tones"),
-    "dusk": ("金橙色的夕阳从画面后方逆光照来，轮廓光明亮，暖橙色调",
-             "Golden sunset backlight from behind, bright rim light, warm orange tones"),
-    "rain": ("阴雨天的漫射光，阴影模糊，灰蓝冷色调",
-             "Diffuse rainy-day light, soft blurred shadows, cool grey-blue tones"),
     "tense": ("强烈的侧逆光，明暗对比鲜明，阴影锐利，偏冷色调",
               "Hard side backlight, strong contrast, sharp shadows, cool tones"),
     "sad": ("阴天柔和的漫射光，阴影浅淡，低饱和冷色调", "Soft overcast light, faint shadows, muted cool tones"),
@@ -207,8 +147,8 @@ LIGHTING: dict[str, tuple[str, str]] = {
                    "Dim blue-violet light through mist, volumetric rays, deep shadows"),
     "happy": ("明亮的阳光从左上方洒下，阴影短而清晰，鲜亮暖色调",
               "Bright sunlight from the upper left, short crisp shadows, vivid warm tones"),
-    "warm": ("温暖的午后阳光从左侧斜射，投下柔和的长影，暖黄色调",
-             "Warm afternoon sun slanting from the left, long soft shadows, warm yellow tones"),
+    "warm": ("温暖的阳光从左侧斜射，投下柔和的长影，暖黄色调",
+             "Warm sun slanting from the left, long soft shadows, warm yellow tones"),
     "calm": ("柔和的自然光从左侧照入，阴影轻柔，中性偏暖色调",
              "Soft natural light from the left, gentle shadows, neutral warm tones"),
     "excited": ("明快的阳光从侧面照亮画面，光影跳跃，饱和暖色调",

@@ -8,6 +8,7 @@ a "first/then/finally" `detail` and a still-frame `image_detail` without time wo
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit, Storyboard
@@ -17,10 +18,14 @@ from app.services.storyboard.language.cues import detect_tone
 from app.services.storyboard.language.text import detect_language, speech_length, split_paragraphs, split_sentences
 from app.services.storyboard.language.vocab import PREMISE_MAX_UNITS, TONES
 from app.services.storyboard.rules.arc import arc_beats, premise_slots, short_beats
-from app.services.storyboard.rules.cast import character_look, extract_cast, generic_hero, mentions, with_premise_lead
+from app.services.storyboard.rules.cast import generic_hero, read_cast
 from app.services.storyboard.rules.grouping import script_beats
+from app.services.storyboard.rules.looks import character_look, member_look
+from app.services.storyboard.rules.mentions import mentions
+from app.services.storyboard.rules.premise import with_premise_lead
 from app.services.storyboard.rules.prompts import derive_image_detail, restyle, style_phrase
-from app.services.storyboard.rules.shots import Context, build_shot
+from app.services.storyboard.rules.segment import warm_up
+from app.services.storyboard.rules.staging import places_of, stage
 
 if TYPE_CHECKING:
     from app.core.settings import Settings
@@ -43,7 +48,7 @@ def build_storyboard(script: str, style: str, title: str = "") -> Storyboard:
     """Plan a storyboard from a premise or a full script (pure, deterministic).
 
     Args:
-        script: a one-line premise or a full story, Chinese or English.
+        script: a one-line premise or a full story, Chinese or English (or both).
         style: the user's style words, expanded by `style_phrase`.
         title: the display title; empty takes the script's first sentence.
 
@@ -58,20 +63,20 @@ def build_storyboard(script: str, style: str, title: str = "") -> Storyboard:
     lang = detect_language(script)
     paragraphs = [split_sentences(p) for p in split_paragraphs(script)]
     sentences = [s for p in paragraphs for s in p]
-    cast = extract_cast(script, lang)
     beats = None
     if len(sentences) > 1 or speech_length(script) > PREMISE_MAX_UNITS:
         beats = script_beats(paragraphs, lang)
+    cast = read_cast(script, lang, premise=beats is None)
+    members = cast.members
     if beats is None:
-        cast = with_premise_lead(sentences[0], cast, lang)
-    cast = cast or [generic_hero(lang)]
-    slots = premise_slots(script.strip(), cast, lang)
+        members = with_premise_lead(sentences[0], members, lang)
+    members = members or [generic_hero(lang)]
     if beats is None:
+        slots = premise_slots(script.strip(), members, lang, places_of(script, members, lang))
         beats = arc_beats(slots, lang) if len(sentences) == 1 else short_beats(paragraphs, slots, lang)
-    looks = {m.name: character_look(m.name, m.kind, lang, m.species) for m in cast}
-    ctx = Context(lang, style_phrase(style, lang), cast, looks, slots.place)
-    shots = [build_shot(ctx, beat, i) for i, beat in enumerate(beats)]
-    characters = [Character(name=m.name, look=looks[m.name]) for m in cast]
+    looks = {m.key: member_look(m, lang) for m in members}
+    shots = stage(script, beats, members, cast.refs, looks=looks, style=style_phrase(style, lang), lang=lang)
+    characters = [Character(name=m.name, look=looks[m.key]) for m in members]
     return Storyboard(title=title.strip() or _derive_title(script, lang), language=lang,
                       characters=characters, shots=shots)
 
@@ -106,7 +111,7 @@ def revise(shot: PlannedShot, edit: ShotEdit, characters: list[Character], style
     subject = updates.get("subject", shot.subject)
     camera = resolve_camera(edit.camera) if edit.camera is not None else None
     camera = camera or (shot.camera if shot.camera in CAMERA_TERMS else "固定镜头")
-    present = [c for c in characters if mentions({c.name}, f"{detail} {subject}", lang)]
+    present = [c for c in characters if mentions({c.name}, f"{detail} {subject}")]
     image = derive_image_detail(detail, new, present, lang)
     return shot.model_copy(update={
         **updates, "detail": detail, "camera": camera, "image_detail": image,
@@ -126,8 +131,9 @@ class RuleBasedPlanner:
         return None
 
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
-        """Plan a storyboard; see `build_storyboard`."""
-        return build_storyboard(script, style, title)
+        """Plan a storyboard in a worker thread (tens of milliseconds; the first plan may wait for the
+        word segmenter to load); see `build_storyboard`."""
+        return await asyncio.to_thread(build_storyboard, script, style, title)
 
     async def revise_shot(
         self, *, shot: PlannedShot, edit: ShotEdit, characters: list[Character], style: str
@@ -137,5 +143,7 @@ class RuleBasedPlanner:
 
 
 def create(settings: Settings | None = None) -> RuleBasedPlanner:  # noqa: ARG001 - rules need no settings
-    """Factory for the `embedded` LLM backend; the planner needs no settings."""
+    """Factory for the `embedded` storyboard backend; the planner needs no settings. Starts loading the Chinese
+    word segmenter in the background (about a second), so the first plan does not wait for it."""
+    warm_up()
     return RuleBasedPlanner()

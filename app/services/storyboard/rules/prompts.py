@@ -18,7 +18,6 @@ from app.services.storyboard.language.vocab import (
     QUALITY,
     STYLE_TABLE,
     TONE_BEATS,
-    Place,
 )
 from app.services.storyboard.language.wording import has_time_words, remove_time_words, render_character, time_word
 
@@ -81,17 +80,17 @@ def restyle(detail: str, old: str, new: str) -> str:
 
 
 def motion(
-    actor: str, role: str, tone: str, action: tuple[str, str, str] | None, place: Place, lang: str
+    actor: str, role: str, tone: str, action: tuple[str, str, str] | None, place: str, lang: str
 ) -> tuple[str, str]:
     """The "first A, then B, finally C" sentence and the still-frame pose (C as a state).
 
-    A is the role's opener, B the tone's beat, C the cue action; with no cue action, B is a
-    neutral beat and C the tone's beat.
+    A is the role's opener (at `place`, a locative phrase), B the tone's beat, C the cue action; with
+    no cue action, B is a neutral beat and C the tone's beat.
     """
     beat = TONE_BEATS[tone]
     key = action or beat
     middle = beat if action else NEUTRAL_BEAT
-    opener = localized(OPENERS[role], lang).format(place=place.locative(lang))
+    opener = localized(OPENERS[role], lang).format(place=place)
     if lang == "zh":
         return f"先{actor}{opener}，然后{middle[0]}，最后{key[0]}。", f"{actor}{key[0]}"
     return f"First {actor} {opener}, then {middle[1]}, finally {key[1]}.", f"{actor} {key[2]}"

@@ -1,21 +1,27 @@
-"""Rendering beats into planned shots, carrying place, time of day, camera and lead from shot to shot."""
+"""Rendering beats into planned shots: who each shot is about, where and when it happens, its camera.
+
+A shot's subject is the character its narration is most about (acting counts twice, being acted on
+once, pronouns included); `characters` lists everyone in its scene, not those only looked for or
+spoken of. A shot naming nobody shows the protagonist.
+"""
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.models.storyboard import PlannedShot
 from app.services.storyboard.language.camera import choose_camera
-from app.services.storyboard.language.cues import detect_tone, find_place, find_time, key_action
+from app.services.storyboard.language.cues import detect_tone, key_action
 from app.services.storyboard.language.text import localized
-from app.services.storyboard.language.vocab import FRAMING, LIGHTING, MEDIUM_SHOT, PLACES, POSITIONS
+from app.services.storyboard.language.vocab import FRAMING, LIGHTING, MEDIUM_SHOT, POSITIONS
 from app.services.storyboard.language.wording import render_character
-from app.services.storyboard.rules.cast import CastMember, first_mention, mentions, without_names
+from app.services.storyboard.rules.daytime import lighting
 from app.services.storyboard.rules.grouping import Beat
+from app.services.storyboard.rules.members import SUBJECT, Member, Ref
 from app.services.storyboard.rules.prompts import detail_prompt, image_prompt, motion
-
-_PRONOUNS = (re.compile(r"[它他她]"), re.compile(r"\b(?:he|she|him|his|her|they|them)\b", re.I))
+from app.services.storyboard.rules.scene import Scene
 
 
 @dataclass
@@ -24,46 +30,48 @@ class Context:
 
     lang: str
     style: str
-    cast: list[CastMember]
+    cast: list[Member]
     looks: dict[str, str]
-    place: int
-    time: str | None = None
     camera: str = ""
     lead: str = ""
 
 
-def build_shot(ctx: Context, beat: Beat, index: int) -> PlannedShot:
-    """Render a beat into a PlannedShot, updating the context's continuity (place, time, camera, lead)."""
+def build_shot(ctx: Context, beat: Beat, index: int, refs: Sequence[Ref], scene: Scene) -> PlannedShot:
+    """Render a beat into a PlannedShot, updating the context's continuity (camera, lead)."""
     lang, text = ctx.lang, beat.narration
-    place = find_place(without_names(text, ctx.cast, lang), lang)
-    ctx.place = ctx.place if place is None else place
-    ctx.time = find_time(text, lang) or ctx.time
     tone = beat.tone or detect_tone(text, lang, "warm" if beat.role == "ending" else "calm")
     ctx.camera = camera = choose_camera(text, beat.role, index, ctx.camera, lang)
-    members = _shot_cast(ctx, text)
-    lead = ctx.lead = members[0].name
-    setting = PLACES[ctx.place].noun(lang)
-    lighting = localized(LIGHTING[ctx.time or tone], lang)
+    members = shot_members(ctx, refs)
+    lead = members[0]
+    ctx.lead = lead.key
+    light = lighting(scene.sky, LIGHTING[tone], lang)
     position = localized(POSITIONS[index % len(POSITIONS)], lang)
-    sentence, pose = motion(lead, beat.role, tone, key_action(text, lang), PLACES[ctx.place], lang)
-    renders = [render_character(m.name, ctx.looks[m.name], lang) for m in members]
+    sentence, pose = motion(lead.name, beat.role, tone, key_action(text, lang), scene.place.locative(), lang)
+    renders = [render_character(m.name, ctx.looks[m.key], lang) for m in members]
     framing = localized(FRAMING.get(camera, MEDIUM_SHOT), lang)
-    still_lighting = lighting if lang == "zh" else lighting[0].lower() + lighting[1:]
+    still_light = light if lang == "zh" else light[0].lower() + light[1:]
+    setting = scene.place.text()
     return PlannedShot(
         subject=renders[0],
-        detail=detail_prompt(ctx.style, lighting, sentence, setting, position, lang),
-        image_detail=image_prompt([ctx.style, *renders, pose, setting, still_lighting, framing, position], lang),
+        detail=detail_prompt(ctx.style, light, sentence, setting, position, lang),
+        image_detail=image_prompt([ctx.style, *renders, pose, setting, still_light, framing, position], lang),
         camera=camera, narration=text, tone=tone, characters=[m.name for m in members],
     )
 
 
-def _shot_cast(ctx: Context, text: str) -> list[CastMember]:
-    """The cast named in a shot, in cast order. A pronoun before any name brings the previous
-    shot's lead to the front; a shot naming nobody shows that lead."""
-    present = [m for m in ctx.cast if mentions({m.name, *m.aliases}, text, ctx.lang)]
-    previous = next((m for m in ctx.cast if m.name == ctx.lead), ctx.cast[0])
-    pronoun = localized(_PRONOUNS, ctx.lang).search(text)
-    first_name = min((first_mention(m, text, ctx.lang) for m in present), default=len(text))
-    if pronoun and pronoun.start() < first_name:
-        present = [previous, *(m for m in present if m is not previous)]
-    return present or [previous]
+def shot_members(ctx: Context, refs: Sequence[Ref]) -> list[Member]:
+    """The characters in a shot's scene, the one it is most about first; the previous lead when none."""
+    by_key = {m.key: m for m in ctx.cast}
+    weight: dict[str, float] = defaultdict(float)
+    first: dict[str, int] = {}
+    for ref in refs:
+        if not ref.present:
+            continue
+        for key in ref.keys:
+            if key in by_key:
+                weight[key] += (2.0 if ref.role == SUBJECT else 1.0) / len(ref.keys)
+                first.setdefault(key, ref.start)
+    if not weight:
+        return [ctx.cast[0]]
+    keys = sorted(weight, key=lambda k: (-weight[k], first[k]))
+    return [by_key[k] for k in keys]
