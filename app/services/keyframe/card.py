@@ -12,10 +12,12 @@ import asyncio
 import colorsys
 import hashlib
 import math
+import multiprocessing
 import os
 import random
 import re
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,26 +105,42 @@ def card_words(request: KeyframeRequest, font_family: str = "") -> Image.Image:
 
 
 class StoryboardCardRenderer:
-    """Keyframe backend that draws an animatic storyboard card instead of a generated picture."""
+    """Keyframe backend that draws an animatic storyboard card instead of a generated picture.
 
-    def __init__(self, settings: Settings | None = None, *, font_family: str = ""):
+    Drawing is Python and Pillow work that holds the GIL, so by default it runs in a process of its own
+    (CARD_PROCESSES): in a thread of the API process it would slow every request while cards are drawn."""
+
+    def __init__(self, settings: Settings | None = None, *, font_family: str = "", processes: int = 0):
         self.font_family = font_family or (settings.compose.font if settings else "")
+        self.processes = settings.work.CARD_PROCESSES if settings else processes
+        self._pool: ProcessPoolExecutor | None = None
 
     async def ready(self) -> Readiness:
-        return Readiness(ready=True, detail="draws storyboard cards with Pillow")
+        where = f"{self.processes} processes" if self.processes else "a thread"
+        return Readiness(ready=True, detail=f"draws storyboard cards with Pillow in {where}")
 
     async def aclose(self) -> None:
-        return None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     async def render(self, request: KeyframeRequest, out_path: Path) -> None:
-        """Write the card for `request` to `out_path` as a PNG (drawn in a worker thread)."""
-        await asyncio.to_thread(self._render_sync, request, out_path)
+        """Write the card for `request` to `out_path` as a PNG."""
+        if not self.processes:
+            await asyncio.to_thread(draw_card_file, request, out_path, self.font_family)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        await asyncio.get_running_loop().run_in_executor(self._pool, draw_card_file, request, out_path,
+                                                         self.font_family)
 
-    def _render_sync(self, request: KeyframeRequest, out_path: Path) -> None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
-        render_card(request, self.font_family).save(tmp, format="PNG")
-        os.replace(tmp, out_path)
+
+def draw_card_file(request: KeyframeRequest, out_path: Path, font_family: str) -> None:
+    """Draw the card and write it to `out_path` (via a temp name) — in whatever process runs it."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp")
+    render_card(request, font_family).save(tmp, format="PNG")
+    os.replace(tmp, out_path)
 
 
 def create(settings: Settings) -> StoryboardCardRenderer:
