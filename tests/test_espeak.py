@@ -103,3 +103,12 @@ def test_voices_and_rate_come_from_settings():
     speaker = create(Settings(TTS_VOICE_ZH="zh", TTS_VOICE_EN="en-gb", TTS_WORDS_PER_MINUTE=140))
     assert (speaker.zh_voice, speaker.en_voice, speaker.wpm) == ("zh", "en-gb", 140)
     assert (EspeakSpeaker().zh_voice, EspeakSpeaker().en_voice, EspeakSpeaker().wpm) == ("cmn", "en-us", 165)
+
+
+async def test_a_wav_deep_in_a_long_path_is_written_where_asked(tmp_path: Path):
+    """espeak-ng cuts its -w path at 200 bytes; stories with UUID ids in deep folders go past that."""
+    deep = tmp_path / ("d" * 100) / "stories" / "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9" / "assets" / "shot_01"
+    out = deep / ".tmp-1234abcd-narration_fea33d63bc5530f5.wav"
+    assert len(str(out)) > 220
+    duration = await EspeakSpeaker().synthesize(SpeechRequest(text="小狗找妈妈。", language="zh"), out)
+    assert duration > 0.3 and out.is_file() and [p.name for p in deep.iterdir()] == [out.name]

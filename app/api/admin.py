@@ -11,12 +11,14 @@ from pydantic import BaseModel, Field
 
 from app.api import session
 from app.api.deps import StoreDep, require_api_key
+from app.api.errors import ERRORS, READ
 from app.core.errors import NotFound
 from app.core.ids import Identifier
 from app.core.settings import Settings
 from app.services.callbacks import parked
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["operators"])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["operators"],
+                   responses={**ERRORS, **READ})
 
 
 class RedeliverRequest(BaseModel):

@@ -31,6 +31,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Answers of routes that read one user's resource.
+READ: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "Unknown, or another user's"},
+    409: {"model": ErrorBody, "description": "X-User-Id and user_id disagree"},
+}
+
+
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
 

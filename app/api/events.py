@@ -21,13 +21,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import StoreDep, require_api_key
+from app.api.errors import ERRORS, READ
 from app.core.errors import NotFound
 from app.core.ids import Identifier
 from app.models.operation import Operation
 from app.state.events import events_after
 from app.state.store import StateStore
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["events"])
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_api_key)], tags=["events"],
+                   responses={**ERRORS, **READ})
 #: How often a stream with `progress=true` looks at the operation's progress.
 PROGRESS_POLL_S = 0.5
 

@@ -18,7 +18,7 @@ from app.api.deps import (
     WaiterDep,
     require_api_key,
 )
-from app.api.errors import ERRORS, ErrorBody
+from app.api.errors import ERRORS, READ, ErrorBody
 from app.api.prefer import answer_mode
 from app.core.errors import Conflict, NotFound
 from app.core.ids import Identifier
@@ -46,10 +46,6 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
                                              "(`operation_timeout`); it goes on, the same request sent again "
                                              "waits again"},
     507: {"model": ErrorBody, "description": "storage_full: no space left for the service's data"},
-}
-READ: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorBody, "description": "Unknown, or another user's"},
-    409: {"model": ErrorBody, "description": "X-User-Id and user_id disagree"},
 }
 Prefer = Annotated[list[str] | None, Header(description="RFC 7240: `respond-async` (202 at once) or `wait=N` "
                                                        "(wait up to N seconds for the result)")]

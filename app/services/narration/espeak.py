@@ -9,6 +9,8 @@ import uuid
 import wave
 from pathlib import Path
 
+from loguru import logger
+
 from app.core.errors import SpeechError
 from app.core.settings import Settings
 from app.services.backend import Readiness, binary_readiness
@@ -79,10 +81,13 @@ class EspeakSpeaker:
             raise ValueError("cannot synthesize empty text")
         voice = voice_for(text, request.language, zh_voice=self.zh_voice, en_voice=self.en_voice)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.wav")
+        # espeak-ng cuts a -w path at 200 bytes and writes elsewhere without a word: it runs in the output
+        # folder and gets a short relative name
+        tmp = out_path.with_name(f".{uuid.uuid4().hex[:12]}.tmp.wav")
         try:
             base = self.wpm_zh if voice == self.zh_voice else self.wpm
-            await self._run(espeak_args(voice, words_per_minute(base, request.speed), tmp, self.binary), text)
+            await self._run(espeak_args(voice, words_per_minute(base, request.speed), Path(tmp.name), self.binary),
+                            text, cwd=tmp.parent)
             duration = wav_duration(tmp)
             if duration <= 0:
                 raise SpeechError("espeak-ng produced no audio")
@@ -93,10 +98,11 @@ class EspeakSpeaker:
             tmp.unlink(missing_ok=True)
         return duration
 
-    async def _run(self, argv: list[str], text: str) -> None:
+    async def _run(self, argv: list[str], text: str, *, cwd: Path) -> None:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                cwd=cwd,
             )
         except FileNotFoundError as exc:
             raise SpeechError(f"{argv[0]} is not installed (apt-get install espeak-ng)") from exc
@@ -110,6 +116,8 @@ class EspeakSpeaker:
             raise
         if proc.returncode != 0:
             raise SpeechError(f"{argv[0]} failed ({proc.returncode}): {stderr.decode(errors='replace')[-400:]}")
+        if stderr.strip():
+            logger.warning("{} said: {}", argv[0], stderr.decode(errors="replace")[-400:])
 
     async def ready(self) -> Readiness:
         """Ready when the espeak-ng binary is installed."""

@@ -15,6 +15,7 @@ from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import render_keyframe
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
+from app.services.storyboard.language.vocab import MAX_SHOTS
 
 
 async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
@@ -39,7 +40,9 @@ async def _plan(ctx: PipelineContext, op: Operation, reporter: OperationReporter
     assert story is not None, "admission creates the story"
     if reporter.stage_finished("storyboard") and story.plan_operation_id == op.operation_id:
         return story
-    await reporter.begin("storyboard", total=1)
+    # Until the plan exists the shot count is unknown: count it as the most a plan may have, so the
+    # percentage never goes back when the real count replaces it.
+    await reporter.begin("storyboard", total=1 + MAX_SHOTS)
     request = CreateStoryboardRequest.model_validate(op.request)
     await ctx.store.update_story(op.story_id, lambda s: _apply_request(s, request))
     with stage_step("storyboard"):

@@ -17,9 +17,8 @@ from functools import cache
 from pathlib import Path
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot
-from app.services.storyboard.language.vocab import TONES
+from app.services.storyboard.language.vocab import MAX_SHOTS, MIN_SHOTS, TONES
 
-MIN_SHOTS, MAX_SHOTS = 4, 12
 #: narration limit per shot: Chinese characters / English words (about 7 s of speech either way)
 NARRATION_LIMIT = {"zh": 30, "en": 20}
 #: how much of a rejected reply is echoed back to the model with the validation error

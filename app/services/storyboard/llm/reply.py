@@ -20,8 +20,7 @@ from app.models.storyboard import CAMERA_TERMS
 from app.services.storyboard.language.camera import resolve_camera
 from app.services.storyboard.language.cues import detect_tone
 from app.services.storyboard.language.text import detect_language
-from app.services.storyboard.language.vocab import TONES
-from app.services.storyboard.llm.prompts import MAX_SHOTS, MIN_SHOTS
+from app.services.storyboard.language.vocab import MAX_SHOTS, MIN_SHOTS, TONES
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
