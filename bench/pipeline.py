@@ -231,7 +231,7 @@ def run_config(name: str, extra: dict[str, str], story_counts: list[int], args: 
         try:
             run_stories(service, doubles, lat, ["warmup"], "warm-up", args.hosts, args.shots)  # imports, caches
             for count in story_counts:
-                stories = [f"{name}-{count}-{i}" for i in range(count)]
+                stories = [f"story-{count}-{i}" for i in range(count)]
                 label = f"{name}, {count} {'story' if count == 1 else 'stories at once'}"
                 rows += run_stories(service, doubles, lat, stories, label, args.hosts, args.shots)
         finally:
