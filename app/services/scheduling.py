@@ -18,7 +18,7 @@ import asyncio
 import itertools
 import time
 import weakref
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -76,10 +76,11 @@ class _Waiter(Generic[T]):
 @dataclass
 class _FairQueue(Generic[T]):
     """Waiters by owner. The next one served belongs to the owner holding fewest slots, then to the owner
-    served longest ago; one owner's waiters are served in their order."""
+    served longest ago; one owner's waiters are served in their order. An owner that neither waits nor holds
+    anything is forgotten."""
 
     queues: dict[str, deque[_Waiter[T]]] = field(default_factory=dict)
-    held: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    held: dict[str, int] = field(default_factory=dict)
     served: dict[str, int] = field(default_factory=dict)
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
@@ -92,20 +93,25 @@ class _FairQueue(Generic[T]):
             queue.remove(waiter)
             if not queue:
                 del self.queues[waiter.owner]
+                self._forget_idle(waiter.owner)
 
     def in_turn(self) -> list[_Waiter[T]]:
         """Live waiters, the next to serve first."""
-        owners = sorted(self.queues, key=lambda o: (self.held[o], self.served.get(o, -1)))
+        owners = sorted(self.queues, key=lambda o: (self.held.get(o, 0), self.served.get(o, -1)))
         return [w for o in owners for w in self.queues[o] if not w.future.done()]
 
     def taken(self, owner: str) -> None:
-        self.held[owner] += 1
+        self.held[owner] = self.held.get(owner, 0) + 1
         self.served[owner] = next(self._seq)
 
     def given_back(self, owner: str) -> None:
         self.held[owner] -= 1
-        if self.held[owner] <= 0:
-            del self.held[owner]
+        self._forget_idle(owner)
+
+    def _forget_idle(self, owner: str) -> None:
+        if self.held.get(owner, 0) <= 0 and owner not in self.queues:
+            self.held.pop(owner, None)
+            self.served.pop(owner, None)
 
 
 async def _await_turn(queue: _FairQueue[T], waiter: _Waiter[T], give_back: Callable[[T], None],

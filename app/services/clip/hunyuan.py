@@ -115,7 +115,8 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
         return Readiness(ready=False, detail=error.get("message") or f"model {health.get('status', 'unknown')}")
 
     async def _generate(self, request: ClipRequest, raw: Path) -> None:
-        await self._produce(request, raw)  # the task policy applies per host, inside
+        """`_produce` applies the task policy itself: its timeout bounds each job on a host, not the wait for one."""
+        await self._produce(request, raw)
 
     async def _produce(self, request: ClipRequest, raw: Path) -> None:
         """Run the job on a leased host (within a slot of HUNYUAN_CONCURRENCY, 0 = none), then download its video
