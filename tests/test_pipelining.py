@@ -58,7 +58,7 @@ async def rendered(svc: Service) -> None:
 
 async def test_a_shots_clip_starts_before_the_last_narration_ends(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        cosy = stack.enter_context(serve_cosyvoice(latency_s=0.4))
+        cosy = stack.enter_context(serve_cosyvoice(latency_s=0.6))
         gpus = hunyuan_doubles(stack, 2, latency_s=0.5)
         async with service(tmp_path, **gpu_settings(cosy, [g.base_url for g in gpus])) as svc:
             await rendered(svc)
@@ -118,7 +118,7 @@ def clip_request(keyframe: Path, seed: int) -> ClipRequest:
 @pytest.fixture
 def gpus() -> Iterator[list[HunyuanDouble]]:
     with ExitStack() as stack:
-        yield hunyuan_doubles(stack, 3, latency_s=0.6)
+        yield hunyuan_doubles(stack, 3, latency_s=1.0)
 
 
 async def animate_all(backend: HunyuanAnimator, keyframe: Path, count: int) -> None:
@@ -131,12 +131,10 @@ async def animate_all(backend: HunyuanAnimator, keyframe: Path, count: int) -> N
 
 async def test_a_pool_of_three_hosts_runs_three_clips_at_once(gpus: list[HunyuanDouble], keyframe: Path) -> None:
     backend = HunyuanAnimator(HunyuanSettings(BASE_URLS=",".join(g.base_url for g in gpus), **FAST), preset="ultrafast")
-    started = time.monotonic()
     await animate_all(backend, keyframe, 3)
     assert [len(g.runs) for g in gpus] == [1, 1, 1]
     runs = [run for g in gpus for run in g.runs]
     assert max(start for _, start, _ in runs) < min(end for _, _, end in runs)  # all three at once
-    assert time.monotonic() - started < 1.5  # one job's time, not three
 
 
 async def test_a_pool_survives_a_host_that_fails_and_cools_it_down(gpus: list[HunyuanDouble], keyframe: Path) -> None:
@@ -159,10 +157,14 @@ async def test_a_one_host_pool_is_hunyuan_base_url_and_its_clip_holds_the_host_o
     with serve_hunyuan(latency_s=0.3) as gpu:
         settings = HunyuanSettings(BASE_URL=gpu.base_url, **FAST)
         assert settings.host_urls == (gpu.base_url,)
-        backend = HunyuanAnimator(settings, preset="ultrafast")
-        await animate_all(backend, keyframe, 2)
-    (_, _, first_end), (_, second_start, _) = sorted(gpu.runs, key=lambda run: run[1])
-    assert second_start - first_end < 0.25  # the next job was submitted when the first ended, not after its download
+        gpu.hang.add("video")  # downloads wait until released
+        clips = asyncio.create_task(animate_all(HunyuanAnimator(settings, preset="ultrafast"), keyframe, 2))
+        async with asyncio.timeout(10):
+            while gpu.count("submit") < 2:
+                await asyncio.sleep(0.02)
+        gpu.release()  # the second job went to the host while the first clip's download was still waiting
+        await clips
+    assert len(gpu.runs) == 2 and gpu.count("video") == 2
 
 
 async def test_the_hunyuan_client_reports_the_servers_steps(keyframe: Path) -> None:
@@ -194,4 +196,4 @@ async def test_comfyui_result_is_fetched_promptly_after_success_even_with_a_long
         finally:
             await backend.aclose()
     [(_, _, ended)] = double.runs
-    assert finished - ended < 0.5 and double.history_gets >= 2  # re-read soon, not after the 2 s poll
+    assert finished - ended < 1.0 and double.history_gets >= 2  # re-read soon, not after the 2 s poll
