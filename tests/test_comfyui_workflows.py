@@ -10,9 +10,9 @@ import pytest
 
 from app.core.errors import TerminalBackendError, TransientBackendError, WorkflowError
 from app.core.settings.comfyui import ComfyUISettings
+from app.services.backend import Readiness, hosts_readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.comfyui import clip_prompt
-from app.services.comfyui.hosts import HostBoard, hosts_readiness
 from app.services.comfyui.protocol import (
     FileRef,
     history_failure,
@@ -33,6 +33,7 @@ from app.services.comfyui.workflows import (
 )
 from app.services.keyframe.base import KeyframeRequest
 from app.services.keyframe.comfyui import keyframe_prompt
+from app.services.scheduling import HostPool
 
 PID = "5f0c6bde-0000-4000-8000-000000000001"
 
@@ -216,20 +217,21 @@ def test_hosts_setting_splits_and_refuses_non_http_urls():
 
 
 def test_hosts_readiness_names_the_down_host():
-    report = hosts_readiness({"http://a:8188": None, "http://b:8189": "ConnectError"})
+    up, down = Readiness(ready=True), Readiness(ready=False, detail="ConnectError")
+    report = hosts_readiness("ComfyUI", {"http://a:8188": up, "http://b:8189": down})
     assert not report.ready and report.detail == "ComfyUI host down: http://b:8189 (ConnectError)"
-    assert hosts_readiness({"http://a:8188": None}).ready
+    assert hosts_readiness("ComfyUI", {"http://a:8188": up}).ready
 
 
 async def test_lease_hands_out_the_free_host_and_gives_up_after_the_wait():
-    board = HostBoard()
-    async with board.lease(["http://a", "http://b"], wait_s=1) as first:
-        async with board.lease(["http://a", "http://b"], wait_s=1) as second:
-            assert {first, second} == {"http://a", "http://b"}
+    pool, hosts = HostPool(), ["http://a", "http://b"]
+    async with pool.lease(hosts, wait_s=1, backend="comfyui", label="ComfyUI") as first:
+        async with pool.lease(hosts, wait_s=1, backend="comfyui", label="ComfyUI") as second:
+            assert {first.host, second.host} == {"http://a", "http://b"}
             with pytest.raises(TransientBackendError, match="no ComfyUI host became free within 0.05 s"):
-                async with board.lease(["http://a", "http://b"], wait_s=0.05):
+                async with pool.lease(hosts, wait_s=0.05, backend="comfyui", label="ComfyUI"):
                     pass
-    assert board.busy == frozenset()
+    assert pool.busy == frozenset()
 
 
 def keyframe(**changes) -> KeyframeRequest:

@@ -32,15 +32,39 @@ class OperationStatus(StrEnum):
         return self in (OperationStatus.succeeded, OperationStatus.failed, OperationStatus.cancelled)
 
 
+class ShotProgress(BaseModel):
+    """Where one shot is: the stage it is in, its state there, and the backend's own steps inside a job
+    (HunyuanVideo's denoising steps, ComfyUI's sampler steps) when the backend reports them."""
+
+    stage: str | None = None
+    state: str = Field("pending", description="pending|waiting (for a GPU or API slot)|rendering (on it)|done|failed")
+    step: int | None = None
+    total: int | None = None
+
+    @property
+    def share(self) -> float:
+        """How much of the shot's current unit of work is done: step/total while rendering, else 0."""
+        if self.state != "rendering" or not self.total or self.step is None:
+            return 0.0
+        return min(max(self.step / self.total, 0.0), 1.0)
+
+
 class Progress(BaseModel):
     stage: str = "queued"
     done: int = 0
     total: int = 0
-    shots: dict[str, str] = Field(default_factory=dict, description="shot id → pending|rendering|done|failed")
+    shots: dict[str, str] = Field(default_factory=dict,
+                                  description="shot id → pending|waiting|rendering|done|failed")
+    shot_progress: dict[str, ShotProgress] = Field(default_factory=dict,
+                                                   description="shot id → {stage, state, step, total}")
 
     @property
     def percent(self) -> float:
-        return round(100.0 * self.done / self.total, 1) if self.total else 0.0
+        """Units done, plus the share of each unit being rendered, of all units."""
+        if not self.total:
+            return 0.0
+        partial = sum(shot.share for shot in self.shot_progress.values())
+        return round(100.0 * min(self.done + partial, self.total) / self.total, 1)
 
     def view(self, shot_name: Callable[[str], str] | None = None) -> dict[str, Any]:
         """The progress as the API and the callbacks show it; `shot_name` turns a stored shot id into

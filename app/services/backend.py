@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
 import httpx
@@ -20,6 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from app.core import metrics
 from app.core.errors import BackendError, TerminalBackendError, TransientBackendError
 from app.core.settings.base import CallPolicy
+from app.services.scheduling import FairSlots
 
 T = TypeVar("T")
 
@@ -49,12 +51,13 @@ def backoff_s(attempts: int, *, base_s: float, max_s: float) -> float:
 
 
 class PolicedCaller:
-    """Applies a CallPolicy to calls of one backend instance."""
+    """Applies a CallPolicy to calls of one backend instance: at most `concurrency` at once (0 = no limit of
+    its own), the free slots served fairly between stories (scheduling.FairSlots), each attempt bounded."""
 
     def __init__(self, backend: str, policy: CallPolicy):
         self.backend = backend
         self.policy = policy
-        self._slots = asyncio.Semaphore(max(policy.concurrency, 1))
+        self._slots = FairSlots(policy.concurrency)
 
     async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
@@ -65,16 +68,24 @@ class PolicedCaller:
             reraise=True,
             before_sleep=lambda _: metrics.BACKEND_RETRIES.labels(self.backend).inc(),
         )
-        async with self._slots:
+        async with self.slot():
             async for attempt in retrying:
                 with attempt:
-                    try:
-                        async with asyncio.timeout(self.policy.timeout_s):
-                            return await call()
-                    except TimeoutError as exc:
-                        raise TransientBackendError(self.backend, "timeout",
-                                                    f"no answer within {self.policy.timeout_s:g} s") from exc
+                    return await self.bounded(call)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """One of the `concurrency` slots, for callers that run the attempt themselves (see `bounded`)."""
+        return self._slots.slot()
+
+    async def bounded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One attempt of `call`, bounded by the policy's timeout (then a transient `timeout`)."""
+        try:
+            async with asyncio.timeout(self.policy.timeout_s):
+                return await call()
+        except TimeoutError as exc:
+            message = f"no answer within {self.policy.timeout_s:g} s"
+            raise TransientBackendError(self.backend, "timeout", message) from exc
 
 
 class Readiness(BaseModel):
@@ -90,6 +101,15 @@ def binary_readiness(binary: str) -> Readiness:
 
     path = shutil.which(binary)
     return Readiness(ready=path is not None, detail=f"{binary} found" if path else f"{binary} is not installed")
+
+
+def hosts_readiness(label: str, states: Mapping[str, Readiness]) -> Readiness:
+    """A pool of `label` hosts is ready when every host is; the detail names each host and what it said."""
+    down = [f"{host} ({state.detail})" for host, state in states.items() if not state.ready]
+    if down:
+        return Readiness(ready=False, detail=f"{label} host down: " + ", ".join(down))
+    up = [f"{host} ({state.detail})" if state.detail else host for host, state in states.items()]
+    return Readiness(ready=True, detail=f"{len(states)} {label} host(s) up: " + ", ".join(up))
 
 
 class Backend(Protocol):

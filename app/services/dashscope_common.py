@@ -33,6 +33,7 @@ from app.core.settings.base import PolicySettings as PolicySettings  # re-export
 from app.core.settings.dashscope import DashScopeSettings
 from app.services.backend import Readiness
 from app.services.media_fetch import download, media_client
+from app.services.scheduling import note_running, note_waiting
 
 T = TypeVar("T")
 
@@ -158,6 +159,10 @@ class DashScopeClient:
                     return dict(output)
                 if status in FINAL_STATES:
                     raise task_error(self.backend, output)
+                if status == "PENDING":  # in the vendor's queue
+                    note_waiting()
+                else:
+                    note_running()
             if time.monotonic() + self.settings.POLL_INTERVAL_S > deadline:
                 await self._cancel_if_pending(task_id, status)
                 raise TransientBackendError(self.backend, "task_timeout",

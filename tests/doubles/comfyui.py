@@ -99,6 +99,7 @@ class ComfyDouble:
         self.targeted_interrupt = True         # False: an "old" server, /interrupt ignores its body
         self.history_lag_s = 0.05              # execution_success is sent before history is recorded
         self.history: dict[str, dict] = {}
+        self.runs: list[tuple[str, float, float]] = []  # (prompt_id, start, end) in time.time() of each run
         self.running: tuple | None = None      # the queue tuple of the prompt being executed
         self.pending: list[tuple] = []         # queue tuples waiting, in order
         self.interrupted: list[str] = []       # prompt ids /interrupt actually stopped
@@ -168,11 +169,13 @@ class ComfyDouble:
         except asyncio.CancelledError:  # deleted from the queue (or the server stops) before it ran
             self._outstanding -= 1
             return
+        start = time.time()
         try:
             self.pending.remove(entry)
             self.running = entry
             await self._run(prompt_id, number, body)
         finally:
+            self.runs.append((prompt_id, start, time.time()))
             self.running = None
             self._lock.release()
 

@@ -8,12 +8,16 @@ Retry-After, 411 without Content-Length. GET /v1/speakers, GET /health (the serv
 
 Scriptable: `queue_full` (next N requests answer 429), `http_errors` (500 internal_error first),
 `garbage` (next N answers are 200 with an error text as the body, the upstream's bug), `hang` (endpoints
-that never answer until released). Endpoints: tts, speakers, health.
+that never answer until released). Endpoints: tts, speakers, health. With `latency_s` set, speech takes
+that long and, as on the server's one GPU, one request at a time; `spans` records each synthesis's
+(text, start, end) in time.time().
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,11 +56,14 @@ def wav_bytes(seconds: float) -> bytes:
 
 
 class CosyVoiceDouble(LocalServerDouble):
-    def __init__(self) -> None:
+    def __init__(self, *, latency_s: float = 0.0) -> None:
         super().__init__()
         self.bodies: list[dict[str, Any]] = []
+        self.spans: list[tuple[str, float, float]] = []
+        self.latency_s = latency_s
         self.queue_full = 0
         self.garbage = 0
+        self._gpu: asyncio.Lock | None = None
 
     async def tts(self, body: TTSRequest) -> Response:
         await self._enter("tts")
@@ -75,6 +82,12 @@ class CosyVoiceDouble(LocalServerDouble):
             raise Refused(429, "queue_full", "8 requests are already waiting; retry later",
                           {"capacity": 8, "retry_after_s": 1}, {"Retry-After": "1"})
         self.bodies.append(body.model_dump())
+        if self.latency_s:
+            self._gpu = self._gpu or asyncio.Lock()
+            async with self._gpu:
+                start = time.time()
+                await asyncio.sleep(self.latency_s)
+                self.spans.append((text, start, time.time()))
         if self.garbage:
             self.garbage -= 1
             return Response(b"CUDA error: out of memory", media_type="audio/wav")
@@ -129,8 +142,8 @@ class CosyVoiceDouble(LocalServerDouble):
 
 
 @contextmanager
-def serve_cosyvoice() -> Iterator[CosyVoiceDouble]:
+def serve_cosyvoice(*, latency_s: float = 0.0) -> Iterator[CosyVoiceDouble]:
     """Run a CosyVoiceDouble; yield it with `base_url` set. Hanging requests are released on exit."""
-    double = CosyVoiceDouble()
+    double = CosyVoiceDouble(latency_s=latency_s)
     with serve_double(double, double.app, health_path="/docs") as served:
         yield served

@@ -5,7 +5,10 @@ a decodable base64 image, both-or-neither size in multiples of 16) and answers 2
 `{code, message, request_id, details?}` (422 invalid_request / prompt_empty / num_frames_invalid / …,
 413 image_too_large, 429 queue_full with Retry-After, 503 model_loading, 404 job_not_found, 409 job_not_finished).
 Each GET of a job advances it: queued → running (progress) → succeeded (an MP4 of num_frames at 24 fps in
-the image's bucket size, `result.url`) or failed. /health is the servers' shared shape (503 while loading).
+the image's bucket size, `result.url`) or failed. With `latency_s` set the double keeps time as the server
+does instead: one job at a time in submission order, each running `latency_s` with its step count moving
+along; `runs` records each job's (job_id, start, end) in time.time(). /health is the servers' shared shape
+(503 while loading).
 
 Scriptable: `queue_full` (next N submits answer 429), `http_errors[endpoint]` (500 internal_error first),
 `fail_with` ((code, message) the next jobs fail with), `stuck` (running forever), `loading` (model not
@@ -102,16 +105,33 @@ def decode(data: str) -> Image.Image:
         raise Refused(422, "image_invalid", "image could not be decoded (PNG, JPEG or WebP expected)") from None
 
 
+#: Clips already made, by (frames, width, height): made once per process (FFmpeg), copied after.
+_CLIPS: dict[tuple[int, int, int], bytes] = {}
+
+
+def clip_bytes(path: Path, frames: int, width: int, height: int) -> bytes:
+    """Write a test-pattern MP4 of `frames` at FPS to `path` (from the cache when made before); its bytes."""
+    key = (frames, width, height)
+    if key in _CLIPS:
+        path.write_bytes(_CLIPS[key])
+    else:
+        _CLIPS[key] = make_clip(path, seconds=frames / FPS, width=width, height=height, fps=FPS)
+    return _CLIPS[key]
+
+
 class HunyuanDouble(LocalServerDouble):
-    def __init__(self, tmp_dir: Path):
+    def __init__(self, tmp_dir: Path, *, latency_s: float | None = None):
         super().__init__()
         self.tmp_dir = tmp_dir
+        self.latency_s = latency_s
         self.jobs: dict[str, dict[str, Any]] = {}
         self.bodies: list[dict[str, Any]] = []
+        self.runs: list[tuple[str, float, float]] = []
         self.queue_full = 0
         self.fail_with: tuple[str, str] | None = None
         self.stuck = False
         self.loading = False
+        self._free_at = 0.0
 
     async def submit(self, body: JobCreate) -> JSONResponse:
         await self._enter("submit")
@@ -123,10 +143,14 @@ class HunyuanDouble(LocalServerDouble):
             raise Refused(429, "queue_full", "8 requests are already waiting; retry later",
                           {"capacity": 8, "retry_after_s": 1}, {"Retry-After": "1"})
         self.bodies.append(body.model_dump())
-        job_id = uuid.uuid4().hex
-        self.jobs[job_id] = {"job_id": job_id, "status": "queued", "created_at": time.time(), "started_at": None,
+        job_id, now = uuid.uuid4().hex, time.time()
+        self.jobs[job_id] = {"job_id": job_id, "status": "queued", "created_at": now, "started_at": None,
                              "finished_at": None, "progress": None, "error": None, "result": None,
                              "params": params, "request_id": uuid.uuid4().hex}
+        if self.latency_s is not None:  # the GPU takes the jobs one at a time, in order
+            start = max(now, self._free_at)
+            self._free_at = start + self.latency_s
+            self.jobs[job_id]["_slot"] = (start, self._free_at)
         return JSONResponse(self.public(job_id), status_code=202)
 
     async def status(self, job_id: str) -> dict[str, Any]:
@@ -156,7 +180,9 @@ class HunyuanDouble(LocalServerDouble):
 
     def _advance(self, job: dict[str, Any]) -> None:
         steps = job["params"]["steps"]
-        if job["status"] == "queued":
+        if self.latency_s is not None:
+            self._advance_in_time(job)
+        elif job["status"] == "queued":
             job.update(status="running", started_at=time.time(), progress={"step": 0, "total": steps})
         elif job["status"] == "running" and not self.stuck:
             job["finished_at"] = time.time()
@@ -165,9 +191,27 @@ class HunyuanDouble(LocalServerDouble):
             else:
                 self._render(job)
 
+    def _advance_in_time(self, job: dict[str, Any]) -> None:
+        """Where a timed job is now: queued before its slot, running through it, then finished."""
+        if job["status"] in ("succeeded", "failed"):
+            return
+        (start, end), now, steps = job["_slot"], time.time(), job["params"]["steps"]
+        if now < start:
+            return
+        if now < end or self.stuck:
+            step = min(int(steps * (now - start) / self.latency_s), steps)
+            job.update(status="running", started_at=start, progress={"step": step, "total": steps})
+            return
+        job.update(started_at=start, finished_at=end)
+        self.runs.append((job["job_id"], start, end))
+        if self.fail_with:
+            job.update(status="failed", error={"code": self.fail_with[0], "message": self.fail_with[1]})
+        else:
+            self._render(job)
+
     def _render(self, job: dict[str, Any]) -> None:
         p, path = job["params"], self.tmp_dir / f"{job['job_id']}.mp4"
-        data = make_clip(path, seconds=p["num_frames"] / FPS, width=p["width"], height=p["height"], fps=FPS)
+        data = clip_bytes(path, p["num_frames"], p["width"], p["height"])
         job.update(status="succeeded", progress={"step": p["steps"], "total": p["steps"]},
                    result={"url": f"/v1/jobs/{job['job_id']}/video", "frames": p["num_frames"], "height": p["height"],
                            "width": p["width"], "fps": FPS, "bytes": len(data), "seconds": 1.0})
@@ -178,7 +222,7 @@ class HunyuanDouble(LocalServerDouble):
         return self.jobs[job_id]
 
     def public(self, job_id: str) -> dict[str, Any]:
-        job = self.jobs[job_id]
+        job = {k: v for k, v in self.jobs[job_id].items() if not k.startswith("_")}
         return {**job, "queue_position": 1 if job["status"] == "queued" else None}
 
     @property
@@ -210,9 +254,9 @@ class HunyuanDouble(LocalServerDouble):
 
 
 @contextmanager
-def serve_hunyuan() -> Iterator[HunyuanDouble]:
+def serve_hunyuan(*, latency_s: float | None = None) -> Iterator[HunyuanDouble]:
     """Run a HunyuanDouble; yield it with `base_url` set. Hanging requests are released on exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        double = HunyuanDouble(Path(tmp))
+        double = HunyuanDouble(Path(tmp), latency_s=latency_s)
         with serve_double(double, double.app, health_path="/docs") as served:
             yield served

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -14,10 +16,25 @@ def section_config(env_prefix: str = "") -> SettingsConfigDict:
                               populate_by_name=True)
 
 
+def split_hosts(value: str) -> tuple[str, ...]:
+    """The base URLs of a comma list, without trailing slashes or repeats."""
+    return tuple(dict.fromkeys(h.strip().rstrip("/") for h in value.split(",") if h.strip()))
+
+
+def check_http_urls(name: str, urls: Sequence[str]) -> None:
+    """Raise ValueError unless `urls` (the setting `name`) holds at least one http(s) base URL and nothing else."""
+    if not urls:
+        raise ValueError(f"{name} names no host")
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{name} entry {url!r} is not an http(s) base URL")
+
+
 @dataclass(frozen=True)
 class CallPolicy:
-    """How one backend is called: at most `concurrency` at once, each attempt bounded by `timeout_s`,
-    transient failures retried `retries` times with exponential backoff and jitter."""
+    """How one backend is called: at most `concurrency` at once (0 = no limit of its own), each attempt bounded
+    by `timeout_s`, transient failures retried `retries` times with exponential backoff and jitter."""
 
     concurrency: int = 1
     timeout_s: float = 600.0

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
-from app.core.settings.base import PolicySettings, section_config
+from app.core.settings.base import PolicySettings, check_http_urls, section_config, split_hosts
 
 
 class ComfyUISettings(BaseSettings):
@@ -21,19 +19,15 @@ class ComfyUISettings(BaseSettings):
     POLL_INTERVAL_S: float = Field(1.0, description="Delay between /history polls")
     HTTP_TIMEOUT_S: float = Field(30.0, description="Limit for each HTTP request to a host")
     HOST_WAIT_S: float = Field(3600.0, description="How long a job waits for a free host")
+    HOST_COOLDOWN_S: float = Field(30.0, description="A host that failed a job is skipped this long while "
+                                                     "another host can take the work")
     MAX_OUTPUT_MB: int = Field(512, description="Largest output file fetched from /view")
     READY_TIMEOUT_S: float = Field(3.0, description="Limit for each host's /system_stats readiness probe")
 
     @field_validator("HOSTS")
     @classmethod
     def _http_hosts(cls, value: str) -> str:
-        hosts = split_hosts(value)
-        if not hosts:
-            raise ValueError("COMFYUI_HOSTS names no host")
-        for host in hosts:
-            parts = urlsplit(host)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"COMFYUI_HOSTS entry {host!r} is not an http(s) base URL")
+        check_http_urls("COMFYUI_HOSTS", split_hosts(value))
         return value
 
     @property
@@ -56,7 +50,7 @@ class ComfyImageSettings(PolicySettings):
     NEGATIVE: str | None = Field(None, description="Negative prompt; unset = the template's own")
     TIMEOUT_S: float = Field(600.0, description="Overall limit for one keyframe prompt on a host")
     RETRIES: int = Field(2, description="Retries of transient failures (5xx, lost host, timeout)")
-    CONCURRENCY: int = Field(0, description="Keyframes at once; 0 = one per host")
+    CONCURRENCY: int = Field(0, description="Keyframes at once; 0 = as many as hosts are free (one per host)")
 
 
 class ComfyVideoSettings(PolicySettings):
@@ -69,11 +63,7 @@ class ComfyVideoSettings(PolicySettings):
     NEGATIVE: str | None = Field(None, description="Negative prompt; unset = the template's own")
     TIMEOUT_S: float = Field(1800.0, description="Overall limit for one clip prompt on a host")
     RETRIES: int = Field(1, description="Retries of transient failures (5xx, lost host, timeout)")
-    CONCURRENCY: int = Field(0, description="Clips at once; 0 = one per host")
+    CONCURRENCY: int = Field(0, description="Clips at once; 0 = as many as hosts are free (one per host)")
     MAX_FRAMES: int = Field(121, description="Most frames generated per clip; longer shots hold the last frame")
     FPS: int = Field(24, description="The model's frame rate when the template has no @fps node")
 
-
-def split_hosts(value: str) -> tuple[str, ...]:
-    """The base URLs of a comma list, without trailing slashes or repeats."""
-    return tuple(dict.fromkeys(h.strip().rstrip("/") for h in value.split(",") if h.strip()))

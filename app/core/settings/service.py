@@ -108,7 +108,9 @@ class StageSettings(BaseSettings):
                                       "Comma list tried when the clip backend fails")
     NARRATION_FALLBACK: str = _stage_field("NARRATION_FALLBACK", "TTS_FALLBACK", "embedded",
                                            "Comma list tried when the narration backend fails")
-    MAX_PARALLEL_SHOTS: int = Field(2, description="Shots worked on at once per operation")
+    MAX_PARALLEL_SHOTS: int = Field(
+        0, description="Shots of one operation in each stage's backend at once; 0 = follow the backends' own "
+                       "limits (hosts, CONCURRENCY), which every story shares round-robin")
 
     def provider_for(self, stage: BackendStage) -> str:
         """The backend name a stage uses: its override, else the LOCAL_INFERENCE set, else embedded."""

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
 
-from app.core.settings.base import PolicySettings, RetrySettings, section_config
+from app.core.settings.base import PolicySettings, RetrySettings, check_http_urls, section_config, split_hosts
 
 #: V4-signed URLs live at most 7 days [OSS docs, signature V4].
 V4_MAX_URL_EXPIRES_S = 7 * 24 * 3600
@@ -34,16 +34,35 @@ class HunyuanSettings(VendorTaskSettings):
 
     model_config = section_config("HUNYUAN_")
 
+    #: the server when there is one (BASE_URLS empty)
     BASE_URL: str = "http://127.0.0.1:8010"
+    #: comma list of servers, each running one job at a time (job ids belong to their server, so this is a
+    #: pool the client leases, not a load balancer's address); empty = BASE_URL alone
+    BASE_URLS: str = ""
     NEGATIVE_PROMPT: str = ""
     #: denoising steps; None = the server's default (50, or 8 for a step-distilled checkpoint)
     STEPS: int | None = None
     #: the server's output rate (HY_FPS) and frame cap (HY_MAX_FRAMES, 4k+1)
     FPS: int = 24
     MAX_FRAMES: int = 121
-    #: the whole job (submit → download), after which the shot falls back
+    #: one job on a host (submit → done), after which it moves to another host or the shot falls back
     JOB_TIMEOUT_S: float = 1800.0
-    CONCURRENCY: int = 1
+    #: clips at once; 0 = as many as hosts are free (one per host)
+    CONCURRENCY: int = 0
+    #: how long a clip waits for a free host
+    HOST_WAIT_S: float = 3600.0
+    #: a host that failed a job is skipped this long while another host can take the work
+    HOST_COOLDOWN_S: float = 30.0
+
+    @model_validator(mode="after")
+    def _http_hosts(self) -> HunyuanSettings:
+        check_http_urls("HUNYUAN_BASE_URLS" if self.BASE_URLS.strip() else "HUNYUAN_BASE_URL", self.host_urls)
+        return self
+
+    @property
+    def host_urls(self) -> tuple[str, ...]:
+        """The servers: BASE_URLS, else BASE_URL."""
+        return split_hosts(self.BASE_URLS) or split_hosts(self.BASE_URL)
 
 
 class PixverseSettings(VendorTaskSettings):

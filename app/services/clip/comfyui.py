@@ -22,6 +22,7 @@ from app.services.comfyui.client import ComfyClient
 from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
 from app.services.comfyui.workflows import VIDEO_MARKS, Graph, Values, fit_size, frame_count, load_workflow, patch
+from app.services.scheduling import Lease
 
 
 class ComfyClipAnimator:
@@ -52,10 +53,10 @@ class ComfyClipAnimator:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         raw = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.comfyui")
 
-        async def job(client: ComfyClient) -> None:
+        async def job(client: ComfyClient, lease: Lease) -> None:
             suffix = request.keyframe_path.suffix or ".png"
             image = await client.upload_image(request.keyframe_path, f"story2video_{uuid.uuid4().hex}{suffix}")
-            await run_and_fetch(client, self.graph_for(request, image), output_node=self.workflow.output_node,
+            await run_and_fetch(client, lease, self.graph_for(request, image), output_node=self.workflow.output_node,
                                 dest=raw, timeout_s=self.own.TIMEOUT_S, label=f"clip {request.keyframe_path.name}")
 
         await generate_and_fit(lambda: self.jobs.run(job), raw, out_path, request, backend=BACKEND, crf=self.crf,

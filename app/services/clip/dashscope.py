@@ -20,7 +20,7 @@ from app.core.settings import Settings
 from app.core.settings.dashscope import DashScopeSettings, DashScopeVideoSettings
 from app.services.backend import PolicedCaller, Readiness, binary_readiness
 from app.services.clip.base import ClipRequest
-from app.services.clip.fit import fit_to_shot
+from app.services.clip.fit import generate_and_fit
 from app.services.dashscope_common import DashScopeClient
 from app.services.media_fetch import check_media_url
 from app.services.publish.base import ObjectStore
@@ -145,7 +145,10 @@ class DashScopeClipAnimator:
         """
         check_request(request)
         img_url = await self._image_input(request.keyframe_path)
-        await self._call(lambda: self._animate(request, out_path, img_url))
+        raw = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.download.mp4")
+        await generate_and_fit(lambda: self._call(lambda: self._generate(request, raw, img_url)), raw, out_path,
+                               request, backend=BACKEND, crf=self.crf, preset=self.preset,
+                               timeout_s=self.ffmpeg_timeout_s)
 
     async def _image_input(self, keyframe: Path) -> str:
         if self.store is None:
@@ -157,22 +160,15 @@ class DashScopeClipAnimator:
         except ValueError as exc:
             raise TerminalBackendError(BACKEND, "bad_image_url", f"the object store's URL: {exc}") from exc
 
-    async def _animate(self, request: ClipRequest, out_path: Path, img_url: str) -> None:
+    async def _generate(self, request: ClipRequest, raw: Path, img_url: str) -> None:
+        """Run the task (within a slot of the key's CONCURRENCY) and download its video to `raw`; the fit to
+        the shot runs after, with the slot free."""
         args = i2v_call_args(request, self.settings, self.spec, img_url)
         output = await self.client.run_task(VideoSynthesis, timeout_s=self.settings.TASK_TIMEOUT_S, **args)
         if not output.get("video_url"):
             raise TerminalBackendError(BACKEND, "no_result", "the task SUCCEEDED without a video_url")
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        raw = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.download.mp4")
-        tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.tmp.mp4")
-        try:
-            await self.client.download(str(output["video_url"]), raw)
-            await fit_to_shot(raw, tmp, request, backend=BACKEND, crf=self.crf, preset=self.preset,
-                              timeout_s=self.ffmpeg_timeout_s)
-            tmp.replace(out_path)
-        finally:
-            raw.unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        await self.client.download(str(output["video_url"]), raw)
 
     async def ready(self) -> Readiness:
         """Ready when ffmpeg is installed, the API key is set and DashScope answers with it."""

@@ -63,9 +63,13 @@ class VendorTaskAnimator(ABC, Generic[SettingsT]):
     async def animate(self, request: ClipRequest, out_path: Path) -> None:
         """Write an H.264 MP4 (no audio) of request.duration seconds to `out_path` (errors: see the subclass)."""
         raw = out_path.with_name(f".{out_path.stem}.{self.backend}-{uuid.uuid4().hex[:8]}.mp4")
-        await generate_and_fit(lambda: self._task(lambda: self._produce(request, raw)), raw, out_path, request,
-                               backend=self.backend, crf=self.crf, preset=self.preset,
-                               timeout_s=self.ffmpeg_timeout_s)
+        await generate_and_fit(lambda: self._generate(request, raw), raw, out_path, request, backend=self.backend,
+                               crf=self.crf, preset=self.preset, timeout_s=self.ffmpeg_timeout_s)
+
+    async def _generate(self, request: ClipRequest, raw: Path) -> None:
+        """Run the vendor's task under the task policy (a slot of CONCURRENCY, the task timeout); the clip is
+        fitted to the shot afterwards, outside the slot."""
+        await self._task(lambda: self._produce(request, raw))
 
     async def _download(self, url: str, raw: Path) -> None:
         """Fetch the task's result to `raw` at once, as one request of the task."""

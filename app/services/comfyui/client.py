@@ -4,6 +4,9 @@
 /prompt with that client id, read progress until `execution_success` (or `executing` with
 `node: null`), then read `/history/{prompt_id}` and fetch the files with `/view` — never from a
 shared disk. When the WebSocket cannot be opened, or drops, the client polls `/history` instead.
+The server writes the history entry just after it announces success, so the first reads come
+quickly (`polling.Pacer`: 50 ms, doubling up to COMFYUI_POLL_INTERVAL_S), and `run(finished=…)` is
+told as soon as the host is done, so its lease can go to the next job before the outputs download.
 The whole run is bounded by an overall timeout, after which the prompt is taken off the host.
 No `Origin` header is sent (ComfyUI's CSRF guard rejects a mismatched one on loopback).
 
@@ -41,6 +44,8 @@ from app.services.comfyui.protocol import (
     ws_url,
 )
 from app.services.media_fetch import write_capped
+from app.services.polling import Pacer
+from app.services.scheduling import note_running
 
 Progress = Callable[[float], None]
 #: Consecutive failed /history polls tolerated before the host counts as gone.
@@ -67,8 +72,10 @@ class ComfyClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def run(self, graph: dict[str, Any], *, timeout_s: float, progress: Progress | None = None) -> dict[str, Any]:
-        """Queue `graph`, wait for it to finish, and return its /history entry.
+    async def run(self, graph: dict[str, Any], *, timeout_s: float, progress: Progress | None = None,
+                  finished: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Queue `graph`, wait for it to finish, and return its /history entry. `progress` gets the sampler's
+        share done; `finished` is called once the host has finished the prompt (before its history is read).
 
         Raises:
             TerminalBackendError: the graph was rejected (400 `node_errors`) or a node failed
@@ -82,12 +89,12 @@ class ComfyClient:
                 ws = await self._open_ws(client_id)
                 try:
                     prompt_id = await self.queue(graph, client_id)
-                    if ws is not None:
-                        await self._follow(ws, prompt_id, progress)
+                    if ws is not None and await self._follow(ws, prompt_id, progress) and finished is not None:
+                        finished()
                 finally:
                     if ws is not None:
                         await ws.close()
-                return await self._wait_history(prompt_id)
+                return await self._wait_history(prompt_id, finished)
         except TimeoutError:
             if prompt_id is not None:
                 await self.cancel(prompt_id)
@@ -167,8 +174,8 @@ class ComfyClient:
             logger.info("comfyui {}: no WebSocket ({!r}); polling /history instead", self.base_url, exc)
             return None
 
-    async def _follow(self, ws: ClientConnection, prompt_id: str, progress: Progress | None) -> None:
-        """Read events until our prompt finishes; return early (to poll) if the socket drops."""
+    async def _follow(self, ws: ClientConnection, prompt_id: str, progress: Progress | None) -> bool:
+        """Read events until our prompt finishes (True); return False early (to poll) if the socket drops."""
         try:
             async for raw in ws:
                 if isinstance(raw, bytes):  # a preview image
@@ -181,17 +188,20 @@ class ComfyClient:
                 if event is None:
                     continue
                 if event.done:
-                    return
+                    return True
+                note_running(event.step, event.total)
                 if event.progress is not None and progress is not None:
                     progress(event.progress)
         except ConnectionClosed as exc:
             logger.info("comfyui {}: WebSocket dropped ({!r}); polling /history", self.base_url, exc)
-            return
+            return False
         logger.info("comfyui {}: WebSocket closed before prompt {} ended; polling /history", self.base_url, prompt_id)
+        return False
 
-    async def _wait_history(self, prompt_id: str) -> dict[str, Any]:
-        """Poll /history until the prompt is there; raise its failure if it failed."""
+    async def _wait_history(self, prompt_id: str, finished: Callable[[], None] | None = None) -> dict[str, Any]:
+        """Read /history until the prompt is there (soon after it ends, see Pacer); raise its failure if it failed."""
         failures = 0
+        pacer = Pacer(self.settings.POLL_INTERVAL_S)
         while True:
             try:
                 entry = await self.history(prompt_id)
@@ -202,11 +212,13 @@ class ComfyClient:
                     raise
                 entry = None
             if entry is not None:
+                if finished is not None:
+                    finished()
                 failure = history_failure(entry)
                 if failure is not None:
                     raise failure
                 return entry
-            await asyncio.sleep(self.settings.POLL_INTERVAL_S)
+            await asyncio.sleep(pacer.next_s())
 
 
 def _raise_for_status(response: httpx.Response) -> None:

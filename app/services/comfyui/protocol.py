@@ -32,11 +32,13 @@ class FileRef:
 
 @dataclass(frozen=True)
 class WsEvent:
-    """What one WebSocket message means for our prompt: finished, or progress in 0…1."""
+    """What one WebSocket message means for our prompt: finished, or progress in 0…1 (`step` of `total`)."""
 
     done: bool = False
     progress: float | None = None
     node: str | None = None
+    step: int | None = None
+    total: int | None = None
 
 
 def ws_url(base_url: str, client_id: str) -> str:
@@ -104,7 +106,9 @@ def read_ws_event(message: dict[str, Any], prompt_id: str) -> WsEvent | None:
     if kind == "execution_success" or (kind == "executing" and data.get("node") is None):
         return WsEvent(done=True)
     if kind == "progress" and data.get("max"):
-        return WsEvent(progress=min(max(data.get("value", 0) / data["max"], 0.0), 1.0), node=data.get("node"))
+        step, total = int(data.get("value", 0)), int(data["max"])
+        return WsEvent(progress=min(max(step / total, 0.0), 1.0), node=data.get("node"), step=min(max(step, 0), total),
+                       total=total)
     if kind == "executing":
         return WsEvent(node=data.get("node"))
     return None

@@ -24,6 +24,7 @@ from app.services.comfyui.jobs import ComfyJobs, run_and_fetch
 from app.services.comfyui.protocol import BACKEND
 from app.services.comfyui.workflows import IMAGE_MARKS, Graph, Values, fit_size, load_workflow, patch
 from app.services.keyframe.base import KeyframeRequest
+from app.services.scheduling import Lease
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -50,8 +51,8 @@ class ComfyKeyframeRenderer:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         raw = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.comfyui")
 
-        async def job(client: ComfyClient) -> None:
-            await run_and_fetch(client, graph, output_node=self.workflow.output_node, dest=raw,
+        async def job(client: ComfyClient, lease: Lease) -> None:
+            await run_and_fetch(client, lease, graph, output_node=self.workflow.output_node, dest=raw,
                                 timeout_s=self.own.TIMEOUT_S, label=f"keyframe {request.shot_id}")
 
         try:

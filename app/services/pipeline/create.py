@@ -15,20 +15,25 @@ from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import render_keyframe
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
+from app.services.scheduling import FairSlots
 from app.services.storyboard.language.vocab import MAX_SHOTS
 
 
 async def run_create(ctx: PipelineContext, op: Operation, reporter: OperationReporter) -> dict[str, Any]:
     story = await _plan(ctx, op, reporter)
     await reporter.begin("keyframe", total=1 + len(story.shots))
+    slots = FairSlots(ctx.settings.stages.MAX_PARALLEL_SHOTS)
 
     async def draw(shot: Shot) -> None:
-        await reporter.shot_state(shot.id, "rendering")
-        await render_keyframe(ctx, story, shot, version=1, operation_id=op.operation_id)
-        await reporter.shot_state(shot.id, "done", advance=1)
+        reporter.note(shot.id, "keyframe", "rendering")
+        with reporter.shot_scope(shot.id, "keyframe"):
+            async with slots.slot():
+                await render_keyframe(ctx, story, shot, version=1, operation_id=op.operation_id)
+        reporter.note(shot.id, "keyframe", "done", advance=1)
 
     missing = [s for s in story.shots if s.keyframe is None]
-    await for_each_shot(missing, draw, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="keyframe")
+    async with reporter.noting():
+        await for_each_shot(missing, draw, stage="keyframe")
     sheet = await publish_contact_sheet(ctx, story.story_id)
     await reporter.stage_done("keyframe")
     await ctx.store.update_story(story.story_id, _mark_ready)

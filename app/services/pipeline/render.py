@@ -1,5 +1,10 @@
 """video_render: narrate every shot, animate its clip to the narration's length, compose, publish.
 
+Each shot goes narration → clip on its own: its clip starts as soon as its narration is done (and a GPU
+is free), never waiting for other shots' narration; composition starts when the last clip lands. The
+backends' slots pace the shots (see shots.py). The stage events still come in pipeline order, once
+each: narration when the last narration is done, clip when the last clip is, then compose and publish.
+
 Each step first checks whether its asset is current (fingerprints.py), so a resumed or repeated
 render redoes only stale or missing work.
 """
@@ -8,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from app.core.errors import StageError
@@ -25,6 +31,7 @@ from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
 from app.services.pipeline.shots import for_each_shot
+from app.services.scheduling import FairSlots
 
 #: Progress units of the compose stage (a shot's narration or clip is one unit), filled as FFmpeg encodes.
 COMPOSE_UNITS = 10
@@ -36,9 +43,7 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
     story = await _load(ctx, op)
     total = 2 * len(story.shots) + COMPOSE_UNITS + 1
     await reporter.begin("narration", total=total)
-    story = await _narrate_all(ctx, story, reporter)
-    await reporter.begin("clip")
-    story = await _animate_all(ctx, story, reporter)
+    story = await _render_shots(ctx, story, reporter)
     await reporter.begin("compose")
     progress = CompositionProgress(reporter, COMPOSE_UNITS)
     with stage_step("compose"):
@@ -106,55 +111,98 @@ async def _load(ctx: PipelineContext, op: Operation) -> Story:
     return await ctx.store.update_story(story.story_id, start)
 
 
-async def _narrate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
-    async def narrate(shot: Shot) -> None:
-        done = shot.audio and fp.audio_is_current(shot, story, ctx.settings)
-        if shot.audio and done and ctx.asset_path(story, shot.audio.file).exists():
-            await reporter.shot_state(shot.id, "pending", advance=1)
+async def _render_shots(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
+    """Narrate and animate every shot, each shot's clip right after its own narration."""
+    stages = ShotStages(ctx, story, reporter)
+    async with reporter.noting():
+        await for_each_shot(story.shots, stages.run)
+    return await _reload(ctx, story)
+
+
+class ShotStages:
+    """One shot's narration → clip, with the count of shots still to finish each stage (the last one in a
+    stage emits its event). MAX_PARALLEL_SHOTS, when set, bounds each stage's backend calls per operation."""
+
+    def __init__(self, ctx: PipelineContext, story: Story, reporter: OperationReporter):
+        self.ctx, self.story, self.reporter = ctx, story, reporter
+        self.size = ctx.output_size(story.aspect_ratio)
+        self.left = {"narration": len(story.shots), "clip": len(story.shots)}
+        limit = ctx.settings.stages.MAX_PARALLEL_SHOTS
+        self.slots = {"narration": FairSlots(limit), "clip": FairSlots(limit)}
+
+    async def run(self, shot: Shot) -> None:
+        with self.step(shot, "narration"):
+            shot = await self.narrate(shot)
+        await self.finished("narration")
+        with self.step(shot, "clip"):
+            await self.animate(shot)
+        await self.finished("clip")
+
+    @contextmanager
+    def step(self, shot: Shot, stage: str) -> Iterator[None]:
+        """The shot's `stage`: its failures are `<stage>_failed` and mark the shot failed; its backends report."""
+        try:
+            with stage_step(stage, shot_id=shot.id), self.reporter.shot_scope(shot.id, stage):
+                yield
+        except Exception:
+            self.reporter.note(shot.id, stage, "failed")
+            raise
+
+    async def finished(self, stage: str) -> None:
+        self.left[stage] -= 1
+        if self.left[stage]:
             return
-        await reporter.shot_state(shot.id, "rendering")
+        await self.reporter.stage_done(stage)
+        if stage == "narration":
+            await self.reporter.begin("clip")
+
+    async def narrate(self, shot: Shot) -> Shot:
+        """The shot with its current narration, made now unless it exists."""
+        ctx, story = self.ctx, self.story
+        if _kept(ctx, story, shot.audio, fp.audio_is_current(shot, story, ctx.settings)):
+            self.reporter.note(shot.id, "narration", "pending", advance=1)
+            return shot
+        self.reporter.note(shot.id, "narration", "rendering")
         fingerprint = fp.audio_fingerprint(shot, story, ctx.settings)
         file = f"{shot.id}/narration_{fingerprint}.wav"
         path = ctx.asset_path(story, file)
         path.parent.mkdir(parents=True, exist_ok=True)
         request = SpeechRequest(text=shot.narration, language=story.language, tone=shot.tone)
-        with producing(path) as tmp:
-            outcome = await ctx.providers.narration.call(lambda speaker: speaker.synthesize(request, tmp))
+        async with self.slots["narration"].slot():
+            with producing(path) as tmp:
+                outcome = await ctx.providers.narration.call(lambda speaker: speaker.synthesize(request, tmp))
         asset = await _publish_asset(ctx, story, shot, file, "audio/wav", fingerprint, outcome, outcome.value)
         await _attach(ctx, story, shot, "audio", asset, stage="narration", degraded=outcome.degraded)
-        await reporter.shot_state(shot.id, "pending", advance=1)
+        self.reporter.note(shot.id, "narration", "pending", advance=1)
+        return shot.model_copy(update={"audio": asset})
 
-    await for_each_shot(story.shots, narrate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="narration")
-    await reporter.stage_done("narration")
-    return await _reload(ctx, story)
-
-
-async def _animate_all(ctx: PipelineContext, story: Story, reporter: OperationReporter) -> Story:
-    width, height = ctx.output_size(story.aspect_ratio)
-
-    async def animate(shot: Shot) -> None:
-        done = shot.clip and fp.clip_is_current(shot, story, ctx.settings)
-        if shot.clip and done and ctx.asset_path(story, shot.clip.file).exists():
-            await reporter.shot_state(shot.id, "done", advance=1)
+    async def animate(self, shot: Shot) -> None:
+        """Make the shot's clip unless it is current: the narration's length, on the clip backend."""
+        ctx, story = self.ctx, self.story
+        if _kept(ctx, story, shot.clip, fp.clip_is_current(shot, story, ctx.settings)):
+            self.reporter.note(shot.id, "clip", "done", advance=1)
             return
-        await reporter.shot_state(shot.id, "rendering")
+        self.reporter.note(shot.id, "clip", "rendering")
         audio, keyframe = required(shot, "audio", shot.audio), required(shot, "keyframe", shot.keyframe)
         duration = fp.shot_duration(audio.duration or 0.0, ctx.settings)
         fingerprint = fp.clip_fingerprint(shot, story, ctx.settings, duration)
         file = f"{shot.id}/clip_{fingerprint}.mp4"
         path = ctx.asset_path(story, file)
+        width, height = self.size
         request = ClipRequest(keyframe_path=ctx.asset_path(story, keyframe.file), prompt=shot.detail,
                               prompts=shot.prompts, camera=shot.camera, duration=duration, width=width, height=height,
                               fps=ctx.settings.compose.fps, seed=shot.sequence)
-        with producing(path) as tmp:
-            outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, tmp))
+        async with self.slots["clip"].slot():
+            with producing(path) as tmp:
+                outcome = await ctx.providers.clip.call(lambda animator: animator.animate(request, tmp))
         asset = await _publish_asset(ctx, story, shot, file, "video/mp4", fingerprint, outcome, duration)
         await _attach(ctx, story, shot, "clip", asset, stage="clip", degraded=outcome.degraded, done=True)
-        await reporter.shot_state(shot.id, "done", advance=1)
+        self.reporter.note(shot.id, "clip", "done", advance=1)
 
-    await for_each_shot(story.shots, animate, limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage="clip")
-    await reporter.stage_done("clip")
-    return await _reload(ctx, story)
+
+def _kept(ctx: PipelineContext, story: Story, asset: Asset | None, current: bool) -> bool:
+    """Whether a shot's asset is current and on disk, so it is not made again."""
+    return asset is not None and current and ctx.asset_path(story, asset.file).exists()
 
 
 async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],

@@ -1,29 +1,46 @@
-"""Running one piece of work per shot in parallel, bounded, collecting every failure."""
+"""Running one piece of work per shot, all at once, collecting every failure.
+
+The shots do not take turns here: each backend call waits for its backend's own slot (a GPU host, an
+API's CONCURRENCY, shared fairly between stories, see app/services/scheduling.py) and, when
+MAX_PARALLEL_SHOTS is set, for one of the operation's slots of that stage.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from app.core.errors import StageError
 from app.models.story import Shot
 from app.services.pipeline.failures import stage_step
 
+#: Pipeline order: of several shots' failures, the one in the earliest stage is reported.
+STAGE_ORDER = ("storyboard", "keyframe", "narration", "clip", "compose", "publish")
 
-async def for_each_shot(shots: list[Shot], work: Callable[[Shot], Awaitable[None]], *, limit: int,
-                        stage: str) -> None:
-    """Run `work` for every shot, at most `limit` at once; raise the first shot's failure after all end.
+
+async def for_each_shot(shots: list[Shot], work: Callable[[Shot], Awaitable[None]], *,
+                        stage: str | None = None) -> None:
+    """Run `work` for every shot at once; raise the failure in the earliest stage (then of the earliest shot)
+    after all end.
 
     Shots that succeed keep their results even when a sibling fails, so a retry redoes only the rest.
-    Each failure is `<stage>_failed` naming its shot (see failures.stage_step).
+    With `stage`, each failure is `<stage>_failed` naming its shot (see failures.stage_step); without it,
+    `work` names its own stages.
     """
-    semaphore = asyncio.Semaphore(max(limit, 1))
 
     async def guarded(shot: Shot) -> None:
-        async with semaphore:
-            with stage_step(stage, shot_id=shot.id):
-                await work(shot)
+        if stage is None:
+            await work(shot)
+            return
+        with stage_step(stage, shot_id=shot.id):
+            await work(shot)
 
     outcomes = await asyncio.gather(*(guarded(s) for s in shots), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:
+        raise min(failures, key=_stage_rank)
+
+
+def _stage_rank(failure: BaseException) -> int:
+    stage = failure.stage if isinstance(failure, StageError) else None
+    return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
