@@ -31,7 +31,7 @@ from app.services.pipeline.runner import JobRunner
 from app.services.publish.local import media_dir, media_signer
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
-from app.state.store import StateStore
+from app.state.store import JsonStateStore
 from app.state.sweep import sweep_leftovers
 
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.server.LOG_LEVEL)
     providers = build_providers(settings)  # fails fast on a misnamed backend
-    store = StateStore(settings.state.DATA_DIR, io_threads=settings.work.STATE_IO_THREADS)
+    store = JsonStateStore(settings.state.DATA_DIR, io_threads=settings.work.STATE_IO_THREADS)
     health = Health()
     data_dir = settings.state.DATA_DIR
 
