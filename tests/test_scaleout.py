@@ -150,13 +150,21 @@ def test_sigkill_of_the_api_during_a_burst_of_admissions(cluster) -> None:
                            json=create_body(f"s{i}", f"c{i}"), timeout=10)
         except httpx.TransportError:
             return None
-        return f"c{i}" if r.status_code in (200, 202) else None
+        if r.status_code in (200, 202):
+            answered.append(i)
+            return f"c{i}"
+        return None
 
+    answered: list[int] = []
     with concurrent.futures.ThreadPoolExecutor(25) as pool:
         futures = [pool.submit(post, i) for i in range(50)]
-        time.sleep(0.15)
-        api.kill()
+        deadline = time.monotonic() + 30
+        while len(answered) < 15 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        api.kill()  # mid-burst: some answered, some in flight, some not sent yet
         accepted = [op for f in futures if (op := f.result())]
+    print(f"{len(accepted)} of 50 admissions answered 2xx before the kill")
+    assert 0 < len(accepted) < 50, "the kill did not fall inside the burst"
     api2 = c.api()
     with api2.client() as client:
         final = {op: wait_for(client, op, timeout_s=300) for op in accepted}
