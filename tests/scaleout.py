@@ -59,7 +59,8 @@ class WorkerProcess:
 
     def __init__(self, name: str, data_dir: Path, env: dict[str, str]):
         self.name, self.data_dir = name, data_dir
-        self.env = {**os.environ, "DATA_DIR": str(data_dir), "WORKER_NAME": name, "LOG_LEVEL": "INFO", **env}
+        # INFO: the harness sees from the log that the worker registered
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "WORKER_NAME": name, **env, "LOG_LEVEL": "INFO"}
         self.log_path = data_dir.parent / f"worker-{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
