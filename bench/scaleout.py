@@ -93,7 +93,7 @@ def throughput(workers: int, stories: int, clip_s: float) -> dict[str, float]:
 async def accepts(base: str, clients: int, total: int, *, window_s: float = 0.0,
                   tag: str = "a") -> dict[str, object]:
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     accepted: list[str] = []
     per_client = total // clients
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -109,7 +109,11 @@ async def accepts(base: str, clients: int, total: int, *, window_s: float = 0.0,
                 body = {"operation_id": op, "story_id": f"s-{op}", "user_id": "u", "display_name": "load",
                         "script_content": SCRIPT, "style": ""}
                 sent = time.perf_counter()
-                answer = await http.post("/api/v1/storyboard/create", json=body)
+                try:
+                    answer = await http.post("/api/v1/storyboard/create", json=body)
+                except httpx.TransportError as exc:  # counted, not fatal: a loaded machine resets a few
+                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+                    continue
                 latencies.append(time.perf_counter() - sent)
                 statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
                 if answer.status_code == 202:
