@@ -6,6 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from app.models.operation import Operation
+from app.models.story import Story
 from tests.media import stream_duration
 from tests.receiver import CallbackReceiver
 from tests.scaleout import query
@@ -93,16 +95,15 @@ def test_sigkill_of_a_worker_mid_clips_loses_and_redoes_nothing(cluster, tmp_pat
     assert len(keyframes) == len(set(keyframes)), "a keyframe was drawn twice"
     survivor = next(n for n in c.workers if n != victim)
     assert "fetched" in c.workers[survivor].log(), "the surviving worker did not fetch the assets it lacked"
-    for op in ("c-fox", "r-fox"):
+    expected = {"c-fox": ["storyboard", "keyframe"], "r-fox": ["narration", "clip", "compose", "publish"]}
+    for op, stages in expected.items():
         events = receiver.events(op)
-        names = [e["event"] for e in events]
-        assert names[-1] == "operation.succeeded" and names.count("operation.succeeded") == 1, names
-        first_seen: dict[str, int] = {}
-        for i, e in enumerate(events):
-            first_seen.setdefault(e["event_id"], i)
-        order = sorted(first_seen, key=first_seen.__getitem__)
-        stages = [next(e for e in events if e["event_id"] == i)["stage"] for i in order]
-        assert stages == sorted(stages, key=stages.index), stages
+        first_seen: list[tuple[str, str]] = []
+        for e in events:  # at-least-once: a duplicate (same id, same body) may follow; the order of firsts holds
+            if (e["event"], e["stage"]) not in first_seen:
+                first_seen.append((e["event"], e["stage"]))
+        assert first_seen[:len(stages)] == [("operation.stage_completed", s) for s in stages], first_seen
+        assert first_seen[-1][0] == "operation.succeeded" and len(first_seen) == len(stages) + 1, first_seen
     bodies: dict[str, set[bytes]] = {}
     for record in receiver.accepted:
         bodies.setdefault(record["event"]["event_id"], set()).add(record["body"])
@@ -110,6 +111,10 @@ def test_sigkill_of_a_worker_mid_clips_loses_and_redoes_nothing(cluster, tmp_pat
     assert killed_at > 0
     rows = query(c.url, "SELECT count(*) FROM s2v_outbox WHERE delivered_at IS NULL")
     assert rows[0][0] == 0
+    for (data,) in query(c.url, "SELECT data FROM s2v_operations"):  # every row is whole
+        Operation.model_validate(data)
+    for (data,) in query(c.url, "SELECT data FROM s2v_stories"):
+        Story.model_validate(data)
 
 
 def test_cancel_sent_to_an_api_stops_a_render_on_a_worker_within_two_seconds(cluster) -> None:
@@ -193,6 +198,21 @@ def test_sigterm_hands_the_running_job_back(cluster) -> None:
         assert wait_for(client, "r-fox", timeout_s=180)["status"] == "succeeded", c.logs()
 
 
+def test_a_worker_inside_the_api_process(cluster) -> None:
+    c = cluster(**ENV, WORKER_IN_API="true")
+    api = c.api()
+    with api.client() as client:
+        assert client.post("/api/v1/storyboard/create", json=create_body("fox", "c-fox")).status_code == 202
+        assert wait_for(client, "c-fox", timeout_s=120)["status"] == "succeeded", c.logs()
+        assert client.get("/readyz").json()["queue"]["workers"] == 1
+
+
+def test_the_embedded_mode_needs_no_database(start_service) -> None:
+    service = start_service({"MIN_FREE_DISK_MB": "0"})
+    with service.client() as client:
+        assert "queue" not in client.get("/readyz").json()
+
+
 def test_readyz_reports_the_database_and_the_queue(cluster) -> None:
     c = cluster(**ENV)
     api = c.api()
@@ -231,3 +251,17 @@ def test_import_json_moves_an_embedded_data_dir(cluster, tmp_path: Path, databas
         assert client.post("/api/v1/video/render", json={"operation_id": "r-fox", "story_id": "fox",
                                                           "user_id": "u-1"}).status_code == 202
         assert wait_for(client, "r-fox", timeout_s=180)["status"] == "succeeded", c.logs()
+
+
+def test_db_upgrade_from_empty_is_idempotent(database: str) -> None:
+    import os
+    import sys
+
+    from tests.server import REPO
+
+    tables = {r[0] for r in query(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert {"s2v_stories", "s2v_operations", "s2v_outbox", "s2v_schema_migrations", "procrastinate_jobs"} <= tables
+    assert query(database, "SELECT version, name FROM s2v_schema_migrations") == [(1, "0001_state")]
+    again = subprocess.run([sys.executable, "-m", "app.cli", "db", "upgrade"], cwd=REPO, capture_output=True,
+                           text=True, env={**os.environ, "DATABASE_URL": database}, timeout=60)
+    assert again.returncode == 0 and "up to date" in again.stdout, again.stderr
