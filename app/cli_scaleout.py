@@ -83,7 +83,7 @@ async def _import(settings: Settings, data_dir: Path) -> dict[str, int]:
     from app.models.story import Story
     from app.services.callbacks.outbox import PendingDelivery
     from app.services.health import Health
-    from app.services.pipeline.queue import RUN_TASK
+    from app.services.pipeline.queue import defer_operation
     from app.services.pipeline.scaleout import ScaleOut
     from app.services.registry import build_providers
     from app.state.atomic import read_json
@@ -100,15 +100,13 @@ async def _import(settings: Settings, data_dir: Path) -> dict[str, int]:
             raw = read_json(path)
             if raw is not None and await scale.store.import_story(Story.model_validate(raw)):
                 counts["stories"] += 1
-        task = scale.queue.tasks[RUN_TASK]
         for op in sorted(await source.list_operations(), key=lambda o: o.created_at):
             pending = not op.status.terminal
 
             async def defer(conn: Connection, op_id: str = op.operation_id, story_id: str = op.story_id,
                             queue_it: bool = pending) -> None:
                 if queue_it:
-                    await task.configure(lock=f"story:{story_id}", connection=conn).defer_async(
-                        operation_id=op_id, story_id=story_id)
+                    await defer_operation(scale.queue, conn, op_id, story_id)
 
             if await scale.store.admit(op, None, defer) is None:
                 counts["operations"] += 1

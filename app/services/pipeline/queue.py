@@ -78,6 +78,12 @@ async def retry_stalled_jobs(app: procrastinate.App, stalled_after_s: float) -> 
     return count
 
 
+async def defer_operation(queue: procrastinate.App, conn: Connection, operation_id: str, story_id: str) -> None:
+    """Defer an operation's job on `conn` (inside the caller's transaction); the story id is the lock."""
+    await queue.tasks[RUN_TASK].configure(lock=f"story:{story_id}", connection=conn).defer_async(
+        operation_id=operation_id, story_id=story_id)
+
+
 class QueueRunner:
     """The API side of the queue (the `Runner` protocol)."""
 
@@ -103,11 +109,8 @@ class QueueRunner:
                                   retry_after_s=max(1, min(60, waiting // max(1, int(self._stats["workers"]) or 1))))
 
     async def accept(self, op: Operation, new_story: Story | None) -> Operation | None:
-        task = self.queue.tasks[RUN_TASK]
-
         async def defer(conn: Connection) -> None:
-            await task.configure(lock=f"story:{op.story_id}", connection=conn).defer_async(
-                operation_id=op.operation_id, story_id=op.story_id)
+            await defer_operation(self.queue, conn, op.operation_id, op.story_id)
 
         return await self.store.admit(op, new_story, defer)
 
