@@ -125,5 +125,10 @@ def _free_port() -> int:
 register_client_commands(cli)
 cli.command()(doctor)
 
+from app import cli_scaleout  # noqa: E402  (scale-out commands: worker, db upgrade, db import-json)
+
+cli.command()(cli_scaleout.worker)
+cli.add_typer(cli_scaleout.db, name="db")
+
 if __name__ == "__main__":
     cli()

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -36,7 +37,7 @@ from app.services.pipeline.runner import JobRunner
 from app.services.publish.local import media_dir, media_signer
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
-from app.state.store import StateStore
+from app.state.store import JsonStateStore
 from app.state.sweep import sweep_leftovers
 
 
@@ -44,23 +45,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.server.LOG_LEVEL)
     providers = build_providers(settings)  # fails fast on a misnamed backend
-    store = StateStore(settings.state.DATA_DIR, io_threads=settings.work.STATE_IO_THREADS)
+    store = JsonStateStore(settings.state.DATA_DIR, io_threads=settings.work.STATE_IO_THREADS)
     health = Health()
     data_dir = settings.state.DATA_DIR
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _watch_event_loop(settings.work.LOOP_BLOCK_LIMIT_S)
-        run_dir = data_dir / "run" / "ffmpeg"
-        killed = await asyncio.to_thread(ffmpeg.kill_orphans, run_dir)
-        swept = await asyncio.to_thread(sweep_leftovers, data_dir)
-        if killed or swept:
-            logger.warning("start-up clean-up: killed {} orphan FFmpeg groups, removed {} temp entries",
-                           killed, len(swept))
-        ffmpeg.configure(run_dir, settings.work.FFMPEG_MAX_PROCESSES)
+        await clean_start(settings)
+        presenter = Presenter(providers.publish, settings)
+        if settings.scaleout.enabled:  # PostgreSQL + Procrastinate (docs/scale-out.md)
+            async with _scaled_out(app, settings, presenter, health):
+                yield
+            return
         outbox = Outbox(settings, health=health)
         ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox)
-        presenter = Presenter(providers.publish, settings)
         runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
@@ -81,6 +80,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await outbox.aclose()
             await providers.aclose()
             store.close()
+
+    @asynccontextmanager
+    async def _scaled_out(app: FastAPI, settings: Settings, presenter: Presenter,
+                          health: Health) -> AsyncIterator[None]:
+        from app.services.pipeline.scaleout import ScaleOut
+
+        scale = ScaleOut(settings, providers, presenter.result, health)
+        await scale.open()
+        app.state.settings, app.state.store, app.state.presenter = settings, scale.store, presenter
+        app.state.admission, app.state.runner = Admission(scale.store, scale.runner, settings), scale.runner
+        app.state.waiter = scale.runner.waiter
+        scale.start(worker=settings.scaleout.WORKER_IN_API)
+        logger.info("ready on {} (scale-out: state and queue in PostgreSQL{})", settings.server.public_base_url,
+                    ", with a worker" if settings.scaleout.WORKER_IN_API else "")
+        try:
+            yield
+        finally:
+            await scale.close()
+            await providers.aclose()
 
     app = FastAPI(title="Story2Video Model Service", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Story script in, narrated short video out. POSTs answer 202; poll "
@@ -110,9 +128,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fails) and of the data folder (writable, free space); 503 naming what is not ready."""
         report = await readiness_report(providers, health, data_dir, settings.work.MIN_FREE_DISK_MB)
         report["work"] = app.state.runner.load() if hasattr(app.state, "runner") else None
+        if settings.scaleout.enabled and hasattr(app.state, "runner"):
+            await _queue_readiness(report, app.state.runner)
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     return app
+
+
+async def clean_start(settings: Settings) -> None:
+    """Before any work: kill FFmpeg groups a killed predecessor left, sweep temp files, set the FFmpeg limit."""
+    data_dir = settings.state.DATA_DIR
+    run_dir = data_dir / "run" / "ffmpeg"
+    killed = await asyncio.to_thread(ffmpeg.kill_orphans, run_dir)
+    swept = await asyncio.to_thread(sweep_leftovers, data_dir)
+    if killed or swept:
+        logger.warning("start-up clean-up: killed {} orphan FFmpeg groups, removed {} temp entries",
+                       killed, len(swept))
+    ffmpeg.configure(run_dir, settings.work.FFMPEG_MAX_PROCESSES)
+
+
+async def _queue_readiness(report: dict[str, Any], runner: Any) -> None:
+    """Scale-out: the database and the queue (jobs waiting, the oldest one's age, live workers)."""
+    try:
+        report["queue"] = {"ready": True, **await runner.queue_report()}
+    except Exception as exc:
+        report["queue"] = {"ready": False, "detail": f"database: {type(exc).__name__}: {exc}"}
+        report["ready"] = False
+        report["not_ready"].append("database")
 
 
 def _watch_event_loop(limit_s: float) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.scaleout import cluster, database  # noqa: F401  (fixtures of the scale-out tests)
 from tests.server import REPO, ServiceProcess
 
 EXAMPLES = REPO / "example" / "stories"

@@ -170,3 +170,50 @@ class SlowPlanner:
 
 def slow_planner(_: Settings) -> SlowPlanner:
     return SlowPlanner()
+
+
+def _log_call(kind: str, what: str, out_path: Path) -> None:
+    """Append one line per backend call to CALL_LOG (shared by processes: O_APPEND lines are atomic)."""
+    log = os.environ.get("CALL_LOG")
+    if log:
+        # out_path: …/stories/<story>/assets/<shot>/.tmp-…-<file>
+        story, shot = out_path.parent.parent.parent.name, out_path.parent.name
+        with open(log, "a") as handle:
+            handle.write(f"{kind} {what} {story} {shot} {os.getpid()}\n")
+
+
+class CountingAnimator(SlowAnimator):
+    """SlowAnimator that records each call's start and end in CALL_LOG (scale-out tests count redone shots)."""
+
+    async def animate(self, request: ClipRequest, out_path: Path) -> None:
+        _log_call("start", "clip", out_path)
+        await super().animate(request, out_path)
+        _log_call("end", "clip", out_path)
+
+
+def counting_clips(settings: Settings) -> CountingAnimator:
+    return CountingAnimator(settings)
+
+
+class CountingKeyframes:
+    """The embedded keyframe renderer, each call recorded in CALL_LOG."""
+
+    def __init__(self, settings: Settings):
+        from app.services.registry import load_factory
+
+        self.inner: Any = load_factory("keyframe", "embedded")(settings)
+
+    async def render(self, request: Any, out_path: Path) -> None:
+        _log_call("start", "keyframe", out_path)
+        await self.inner.render(request, out_path)
+        _log_call("end", "keyframe", out_path)
+
+    async def ready(self) -> Readiness:
+        return await self.inner.ready()  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def counting_keyframes(settings: Settings) -> CountingKeyframes:
+    return CountingKeyframes(settings)

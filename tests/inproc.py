@@ -22,7 +22,7 @@ from app.services.pipeline.admission import Admission
 from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.runner import JobRunner
 from app.services.registry import build_providers
-from app.state.store import StateStore
+from app.state.store import JsonStateStore, StateStore
 
 #: Small frames keep FFmpeg fast; every test may override any setting by its documented name.
 SMALL = {"VIDEO_WIDTH": 320, "VIDEO_HEIGHT": 180, "VIDEO_FPS": 12, "SHOT_MIN_S": 1.0}
@@ -56,7 +56,7 @@ class Service:
 @asynccontextmanager
 async def service(data_dir: Path, **settings: Any) -> AsyncIterator[Service]:
     config = Settings(DATA_DIR=data_dir, **{**SMALL, **settings})
-    store = StateStore(config.state.DATA_DIR)
+    store = JsonStateStore(config.state.DATA_DIR)
     providers = build_providers(config)
     outbox = Outbox(config)
     presenter = Presenter(providers.publish, config)

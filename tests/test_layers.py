@@ -9,7 +9,7 @@ from tests.server import REPO
 
 #: Module prefix → layer rank; a module may import its own rank and lower ones only. Longest prefix wins.
 LAYERS = {
-    "app.main": 8, "app.cli": 8, "app.cli_client": 8, "app.cli_doctor": 8,
+    "app.main": 8, "app.cli": 8, "app.cli_client": 8, "app.cli_doctor": 8, "app.cli_scaleout": 8,
     "app.api": 7,
     "app.services.pipeline": 6,
     "app.services.registry": 5, "app.services.chain": 5, "app.services.readiness": 5,

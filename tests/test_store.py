@@ -10,7 +10,7 @@ import pytest
 from app.models.story import Story
 from app.state import atomic
 from app.state.atomic import atomic_write_json
-from app.state.store import StateStore
+from app.state.store import JsonStateStore
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
@@ -28,7 +28,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
 
 
 async def test_concurrent_updates_of_one_story_are_not_lost(tmp_path):
-    store = StateStore(tmp_path)
+    store = JsonStateStore(tmp_path)
     await store.put_story(Story(story_id="s1", user_id="u", display_name="d", script_content="x", style=""))
 
     async def bump(i: int) -> None:
@@ -40,7 +40,7 @@ async def test_concurrent_updates_of_one_story_are_not_lost(tmp_path):
 
 
 async def test_story_ids_of_lists_only_the_users_stories(tmp_path):
-    store = StateStore(tmp_path)
+    store = JsonStateStore(tmp_path)
     for sid, user in (("a", "u1"), ("b", "u2"), ("c", "u1")):
         await store.put_story(Story(story_id=sid, user_id=user, display_name="", script_content="x", style=""))
     assert await store.story_ids_of("u1") == ["a", "c"]

@@ -16,7 +16,7 @@ from app.core.errors import Conflict, Unauthorized
 from app.core.ids import Identifier
 from app.core.settings import Settings
 from app.services.pipeline.admission import Admission
-from app.services.pipeline.runner import JobRunner
+from app.services.pipeline.runner import Runner
 from app.services.pipeline.waiting import OperationWaiter
 from app.state.store import StateStore
 
@@ -36,8 +36,8 @@ async def get_presenter(request: Request) -> Presenter:
     return cast(Presenter, request.app.state.presenter)
 
 
-async def get_runner(request: Request) -> JobRunner:
-    return cast(JobRunner, request.app.state.runner)
+async def get_runner(request: Request) -> Runner:
+    return cast(Runner, request.app.state.runner)
 
 
 async def get_waiter(request: Request) -> OperationWaiter:
@@ -70,7 +70,7 @@ async def caller(user_id: Annotated[Identifier | None, Query(description="When g
 AdmissionDep = Annotated[Admission, Depends(get_admission)]
 StoreDep = Annotated[StateStore, Depends(get_store)]
 PresenterDep = Annotated[Presenter, Depends(get_presenter)]
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+RunnerDep = Annotated[Runner, Depends(get_runner)]
 CallerDep = Annotated[str | None, Depends(caller)]
 WaiterDep = Annotated[OperationWaiter, Depends(get_waiter)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

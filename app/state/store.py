@@ -1,4 +1,7 @@
-"""The JSON state store: stories and operations under DATA_DIR, written atomically.
+"""The state store: its protocol (`StateStore`) and the embedded implementation, JSON files under DATA_DIR.
+
+`PgStateStore` (`app/state/pg.py`) is the other implementation, for the scale-out mode (DATABASE_URL).
+
 
 Writes to one story or operation are serialized by an asyncio lock (within this process) and a
 file lock (across processes sharing the folder; 64 striped lock files, so `locks/` does not grow).
@@ -16,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from filelock import FileLock
 
@@ -31,7 +34,31 @@ R = TypeVar("R")
 LOCK_STRIPES = 64
 
 
-class StateStore:
+class StateStore(Protocol):
+    """What the pipeline and the API ask of the state: stories and operations, read and changed atomically.
+
+    Media files are not state: `assets_dir` is this process's local working folder for a story."""
+
+    #: every operation's callback events in order (what the SSE stream reads)
+    events: EventLog
+
+    def assets_dir(self, story_id: str) -> Path: ...
+    def close(self) -> None: ...
+    async def get_story(self, story_id: str) -> Story | None: ...
+    async def get_operation(self, operation_id: str) -> Operation | None: ...
+    async def list_operations(self) -> list[Operation]: ...
+    async def story_ids_of(self, user_id: str, *, limit: int = 100) -> list[str]: ...
+    async def put_story(self, story: Story) -> None: ...
+    async def delete_story(self, story_id: str) -> None: ...
+    async def free_bytes(self) -> int: ...
+    async def put_operation(self, op: Operation) -> None: ...
+    async def update_story(self, story_id: str, change: Callable[[Story], None]) -> Story: ...
+    async def update_operation(self, operation_id: str, change: Callable[[Operation], None]) -> Operation: ...
+
+
+class JsonStateStore:
+    """The embedded state store: one JSON file per story and per operation, written atomically."""
+
     def __init__(self, data_dir: Path, *, io_threads: int = 8):
         self.data_dir = data_dir
         self.stories_dir = data_dir / "stories"

@@ -22,6 +22,7 @@ from app.core.settings.dashscope import (
     DashScopeSpeechSettings,
     DashScopeVideoSettings,
 )
+from app.core.settings.scaleout import ScaleOutSettings
 from app.core.settings.service import (
     EMBEDDED,
     AnswerSettings,
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     pixverse: PixverseSettings = Field(default_factory=PixverseSettings)
     cosyvoice: CosyVoiceSettings = Field(default_factory=CosyVoiceSettings)
     oss: OssSettings = Field(default_factory=OssSettings)
+    scaleout: ScaleOutSettings = Field(default_factory=ScaleOutSettings)
 
     @model_validator(mode="before")
     @classmethod

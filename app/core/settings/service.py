@@ -78,6 +78,8 @@ class StateSettings(BaseSettings):
     model_config = section_config()
 
     DATA_DIR: Path = Path("data")
+    MEDIA_DIR: Path | None = Field(None, description="Local object store folder (PUBLISH_PROVIDER=local); unset = "
+                                   "DATA_DIR/media. Workers without a shared disk use it on a shared volume")
 
 
 def _stage_field(name: str, old_name: str, default: str, description: str) -> Any:

@@ -18,6 +18,7 @@ import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from loguru import logger
@@ -47,6 +48,33 @@ class PendingDelivery(BaseModel):
 
     def payload(self) -> bytes:
         return (self.body or self.event.model_dump_json()).encode()
+
+
+class CallbackOutbox(Protocol):
+    """Where pipeline steps put their callback events; `run` delivers them (JSON files or PostgreSQL)."""
+
+    async def enqueue(self, event: CallbackEvent, url: str | None) -> None: ...
+    async def run(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+async def post_event(client: httpx.AsyncClient, settings: Settings, url: str, event_id: str,
+                     body: bytes) -> str | None:
+    """POST one signed event; None when the receiver answered 2xx, else what went wrong."""
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        signing.EVENT_ID_HEADER: event_id,
+        signing.TIMESTAMP_HEADER: timestamp,
+    }
+    if settings.callbacks.CALLBACK_SECRET:
+        secret = settings.callbacks.CALLBACK_SECRET.get_secret_value()
+        headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}"
+    return None if response.is_success else f"HTTP {response.status_code}"
 
 
 class Outbox:
@@ -167,21 +195,7 @@ class Outbox:
         path.unlink(missing_ok=True)
 
     async def _post(self, pending: PendingDelivery) -> str | None:
-        body = pending.payload()
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            signing.EVENT_ID_HEADER: pending.event.event_id,
-            signing.TIMESTAMP_HEADER: timestamp,
-        }
-        if self.settings.callbacks.CALLBACK_SECRET:
-            secret = self.settings.callbacks.CALLBACK_SECRET.get_secret_value()
-            headers[signing.SIGNATURE_HEADER] = signing.sign(secret, timestamp, body)
-        try:
-            response = await self._client.post(pending.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}"
-        return None if response.is_success else f"HTTP {response.status_code}"
+        return await post_event(self._client, self.settings, pending.url, pending.event.event_id, pending.payload())
 
     async def _record_failure(self, path: Path, pending: PendingDelivery, error: str) -> float | None:
         pending.attempts += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, StorageFull, storage_error
+from app.core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, StorageFull
 from app.core.settings import Settings
 from app.models.operation import Operation, OperationType
 from app.models.requests import (
@@ -22,7 +22,7 @@ from app.models.requests import (
 )
 from app.models.story import Story, StoryStatus
 from app.services.pipeline.keyed_lock import KeyedLock
-from app.services.pipeline.runner import JobRunner
+from app.services.pipeline.runner import Runner
 from app.state.store import StateStore
 
 REQUEST_TYPES: dict[type[OperationRequest], OperationType] = {
@@ -33,7 +33,7 @@ REQUEST_TYPES: dict[type[OperationRequest], OperationType] = {
 
 
 class Admission:
-    def __init__(self, store: StateStore, runner: JobRunner, settings: Settings):
+    def __init__(self, store: StateStore, runner: Runner, settings: Settings):
         self.store = store
         self.runner = runner
         self.settings = settings
@@ -60,18 +60,9 @@ class Admission:
             op = Operation(operation_id=request.operation_id, type=op_type, story_id=request.story_id,
                            user_id=request.user_id, request=request.model_dump(mode="json"),
                            request_digest=request.digest(), callback_url=callback_url)
-            try:
-                if new_story is not None:
-                    await self.store.put_story(new_story)
-                try:
-                    await self.store.put_operation(op)
-                except OSError:
-                    if new_story is not None:
-                        await self.store.delete_story(new_story.story_id)
-                    raise
-            except OSError as exc:
-                raise storage_error(exc) or exc from exc
-            self.runner.submit(op)  # inside the story's lock: the queue keeps the acceptance order
+            existing = await self.runner.accept(op, new_story)
+            if existing is not None:  # another API process admitted this id meanwhile
+                return self._same_or_conflict(existing, op_type, request), False
         return op, True
 
     async def _check_free_space(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from app.core.settings import Settings
 from app.models import freshness as fingerprints
 from app.models.story import Story
-from app.services.callbacks.outbox import Outbox
+from app.services.callbacks.outbox import CallbackOutbox
 from app.services.pipeline.failures import stage_step
 from app.services.registry import Providers
 from app.state.store import StateStore
@@ -23,7 +23,7 @@ class PipelineContext:
     settings: Settings
     store: StateStore
     providers: Providers
-    outbox: Outbox
+    outbox: CallbackOutbox
 
     def output_size(self, aspect_ratio: str) -> tuple[int, int]:
         """Frame size of keyframes and clips: the configured 16:9 size, turned or squared."""

@@ -24,6 +24,10 @@ class LocalObjectStore:
     async def put_file(self, key: str, path: Path, content_type: str) -> None:  # noqa: ARG002
         await asyncio.to_thread(self._publish, key, path)
 
+    async def get_file(self, key: str, path: Path) -> bool:
+        """Copy object `key` to `path` (a worker's local folder); False when there is no such object."""
+        return await asyncio.to_thread(_copy_if_present, self.media_dir / key, path)
+
     def url(self, key: str) -> str:
         path = f"/media/{key}"
         return f"{self.base_url}{path}" + (f"?{self.signer.sign(path)}" if self.signer else "")
@@ -62,8 +66,21 @@ class LocalObjectStore:
             raise
 
 
+def _copy_if_present(source: Path, target: Path) -> bool:
+    if not source.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".fetch-{os.getpid()}-{target.name}")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
 def media_dir(settings: Settings) -> Path:
-    return settings.state.DATA_DIR / "media"
+    return settings.state.MEDIA_DIR or settings.state.DATA_DIR / "media"
 
 
 def media_signer(settings: Settings) -> MediaSigner | None:

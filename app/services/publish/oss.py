@@ -80,6 +80,11 @@ class OssObjectStore:
         check_key(key)
         await self._call(lambda: asyncio.to_thread(self._put, key, path, content_type))
 
+    async def get_file(self, key: str, path: Path) -> bool:
+        """Download object `key` to `path` (a worker's local folder); False when the bucket has no such key."""
+        check_key(key)
+        return await self._call(lambda: asyncio.to_thread(self._get, key, path))
+
     def url(self, key: str) -> str:
         """The public/CDN URL of `key`, or a GET URL presigned now for OSS_URL_EXPIRES_S seconds."""
         if self.cfg.PUBLIC_BASE_URL:
@@ -137,6 +142,21 @@ class OssObjectStore:
                 self.bucket().put_object_from_file(key, str(path), headers=headers)
         except oss2.exceptions.OssError as exc:
             raise oss_error(exc) from None
+
+
+    def _get(self, key: str, path: Path) -> bool:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".fetch-{path.name}")
+        try:
+            self.bucket().get_object_to_file(key, str(tmp))
+            tmp.replace(path)
+        except oss2.exceptions.NoSuchKey:
+            return False
+        except oss2.exceptions.OssError as exc:
+            raise oss_error(exc) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
 
 
 def create(settings: Settings) -> OssObjectStore:
