@@ -37,7 +37,7 @@ from tests.server import ServiceProcess  # noqa: E402
 
 SCRIPT = "A fox looks for the moon. It climbs a hill. It sees the sea. It sleeps under a tree."
 ENV = {"VIDEO_WIDTH": "320", "VIDEO_HEIGHT": "180", "VIDEO_FPS": "12", "LOG_LEVEL": "WARNING",
-       "LOOP_BLOCK_LIMIT_S": "0.1", "MIN_FREE_DISK_MB": "0"}
+       "LOOP_BLOCK_LIMIT_S": "0.1", "MIN_FREE_DISK_MB": "0", "EMBEDDED_PROCESSES": "1"}
 
 
 def pct(values: list[float], q: float) -> float:

@@ -25,7 +25,7 @@ from app.services.registry import build_providers
 from app.state.store import JsonStateStore, StateStore
 
 #: Small frames keep FFmpeg fast; every test may override any setting by its documented name.
-SMALL = {"VIDEO_WIDTH": 320, "VIDEO_HEIGHT": 180, "VIDEO_FPS": 12, "SHOT_MIN_S": 1.0}
+SMALL = {"VIDEO_WIDTH": 320, "VIDEO_HEIGHT": 180, "VIDEO_FPS": 12, "SHOT_MIN_S": 1.0, "EMBEDDED_PROCESSES": 0}
 
 
 @dataclass

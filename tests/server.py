@@ -71,7 +71,10 @@ class ServiceProcess(ServerProcess):
         super().__init__()
         self.data_dir = data_dir
         self.env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(self.port), "HOST": "127.0.0.1",
-                    "PUBLIC_BASE_URL": self.base_url, "LOG_LEVEL": "INFO", **(env or {})}
+                    "PUBLIC_BASE_URL": self.base_url, "LOG_LEVEL": "INFO",
+                    # planner and cards in threads: a process each per test server costs seconds of CPU
+                    # (tests/test_event_loop.py runs them in processes, the production default)
+                    "EMBEDDED_PROCESSES": "0", **(env or {})}
         self.log_path = data_dir.parent / f"server-{self.port}.log"
 
     def start(self) -> ServiceProcess:

@@ -183,8 +183,9 @@ class WorkSettings(BaseSettings):
     FFMPEG_MAX_PROCESSES: int = Field(default_factory=_cores, ge=1,
                                       description="FFmpeg processes at once (all operations); default = CPU cores")
     STATE_IO_THREADS: int = Field(8, ge=1, description="Threads that read and write state files (none else)")
-    CARD_PROCESSES: int = Field(1, ge=0, description="Processes that draw storyboard cards (0 = a thread of the "
-                                "API process, which then competes with requests for the GIL)")
+    EMBEDDED_PROCESSES: int = Field(1, ge=0, description="Processes for the embedded planner and for drawing "
+                                    "storyboard cards, each (0 = threads of the API process, which then compete "
+                                    "with requests for the GIL)")
     MIN_FREE_DISK_MB: int = Field(256, ge=0, description="Below this much free space in DATA_DIR: 507 storage_full")
     MEDIA_URL_TTL_S: int = Field(7 * 24 * 3600, ge=60,
                                  description="Lifetime of signed /media URLs (used when API_KEY is set)")

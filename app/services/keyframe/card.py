@@ -108,11 +108,11 @@ class StoryboardCardRenderer:
     """Keyframe backend that draws an animatic storyboard card instead of a generated picture.
 
     Drawing is Python and Pillow work that holds the GIL, so by default it runs in a process of its own
-    (CARD_PROCESSES): in a thread of the API process it would slow every request while cards are drawn."""
+    (EMBEDDED_PROCESSES): in a thread of the API process it would slow every request while cards are drawn."""
 
     def __init__(self, settings: Settings | None = None, *, font_family: str = "", processes: int = 0):
         self.font_family = font_family or (settings.compose.font if settings else "")
-        self.processes = settings.work.CARD_PROCESSES if settings else processes
+        self.processes = settings.work.EMBEDDED_PROCESSES if settings else processes
         self._pool: ProcessPoolExecutor | None = None
 
     async def ready(self) -> Readiness:

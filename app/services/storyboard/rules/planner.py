@@ -9,6 +9,8 @@ a "first/then/finally" `detail` and a still-frame `image_detail` without time wo
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit, Storyboard
@@ -24,7 +26,7 @@ from app.services.storyboard.rules.looks import character_look, member_look
 from app.services.storyboard.rules.mentions import mentions
 from app.services.storyboard.rules.premise import with_premise_lead
 from app.services.storyboard.rules.prompts import derive_image_detail, restyle, style_phrase
-from app.services.storyboard.rules.segment import warm_up
+from app.services.storyboard.rules.segment import preload, warm_up
 from app.services.storyboard.rules.staging import places_of, stage
 
 if TYPE_CHECKING:
@@ -122,18 +124,37 @@ def revise(shot: PlannedShot, edit: ShotEdit, characters: list[Character], style
 
 
 class RuleBasedPlanner:
-    """The embedded StoryboardPlanner: deterministic rules, no model, no network."""
+    """The embedded StoryboardPlanner: deterministic rules, no model, no network.
+
+    Planning is Python work that holds the GIL for tens of milliseconds, so with `processes` it runs in a
+    process of its own (which loads the word segmenter once, when it starts) instead of a thread of the
+    API process."""
+
+    def __init__(self, processes: int = 0):
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        if processes:
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=preload)
+            self._pool.submit(abs, 0)  # start the process now: the segmenter loads before the first plan
+        else:
+            warm_up()
 
     async def ready(self) -> Readiness:
-        return Readiness(ready=True, detail="rule-based, no model")
+        where = f"{self.processes} processes" if self.processes else "a thread"
+        return Readiness(ready=True, detail=f"rule-based, no model, planning in {where}")
 
     async def aclose(self) -> None:
-        return None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
-        """Plan a storyboard in a worker thread (tens of milliseconds; the first plan may wait for the
+        """Plan a storyboard off the event loop (tens of milliseconds; the first plan may wait for the
         word segmenter to load); see `build_storyboard`."""
-        return await asyncio.to_thread(build_storyboard, script, style, title)
+        if self._pool is None:
+            return await asyncio.to_thread(build_storyboard, script, style, title)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, build_storyboard, script, style, title)
 
     async def revise_shot(
         self, *, shot: PlannedShot, edit: ShotEdit, characters: list[Character], style: str
@@ -142,8 +163,7 @@ class RuleBasedPlanner:
         return revise(shot, edit, characters, style)
 
 
-def create(settings: Settings | None = None) -> RuleBasedPlanner:  # noqa: ARG001 - rules need no settings
-    """Factory for the `embedded` storyboard backend; the planner needs no settings. Starts loading the Chinese
-    word segmenter in the background (about a second), so the first plan does not wait for it."""
-    warm_up()
-    return RuleBasedPlanner()
+def create(settings: Settings | None = None) -> RuleBasedPlanner:
+    """Factory for the `embedded` storyboard backend: its processes from EMBEDDED_PROCESSES (none without
+    settings: a thread, the word segmenter loading in the background so the first plan does not wait)."""
+    return RuleBasedPlanner(settings.work.EMBEDDED_PROCESSES if settings else 0)

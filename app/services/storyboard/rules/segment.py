@@ -50,6 +50,11 @@ def warm_up() -> None:
     threading.Thread(target=_load, name="jieba-warm-up", daemon=True).start()
 
 
+def preload() -> None:
+    """Load the tagger now, in this process (a planner process does it once when it starts)."""
+    _load()
+
+
 @lru_cache(maxsize=64)
 def _cut(text: str) -> tuple[Token, ...]:
     out: list[Token] = []
