@@ -39,8 +39,9 @@ class EnhanceSettings(RetrySettings):
     URL: str = ""
     #: Enhance backend: empty = http when ENHANCE_URL is set, else embedded; or a `module:factory` spec
     PROVIDER: str = ""
-    #: Comma list tried when the enhance backend fails for a shot (e.g. "embedded,skip"); `skip` = compose
-    #: that shot unenhanced and say so in `degraded`; `none` = fail the render with enhance_failed
+    #: What follows when the enhance backend fails for a shot: a comma list of backends to try (e.g.
+    #: "embedded,skip"), then `skip` = compose that shot unenhanced and say so in `degraded`; `none` (or a
+    #: list without `skip`) = fail the render with enhance_failed
     FALLBACK: str = SKIP
     #: Embedded engine, real (not Ken Burns) clips: blend (cross-fade in-betweens, cheap), mci (FFmpeg
     #: motion-compensated minterpolate, about 6× the CPU of blend) or dup (repeat frames)
