@@ -156,14 +156,13 @@ def main() -> None:
         methods = {s["method"] for s in step["op"]["result"]["enhancement"]["shots"]}
         rows.append({"run": f"enhance 2×/2× on top: {name} ({', '.join(sorted(methods))})", **step,
                      **video_facts(film_path(data_dir, step["op"]))})
-    print(f"\n{shots} shots, {film_s:.1f} s film; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; FFmpeg "
-          f"{subprocess.run(['ffmpeg', '-version'], capture_output=True, text=True).stdout.split()[2]}\n")
-    print("| run | film | wall s | CPU s | CPU s per film s |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row['run']} | {row['size']} @ {row['fps']}, {row['frames']} frames | {row['wall_s']:.1f} | "
-              f"{row['cpu_s']:.1f} | {row['cpu_s'] / film_s:.2f} |")
+    ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
+    lines = [f"\n{shots} shots, {film_s:.1f} s film; {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; FFmpeg {ffmpeg}\n",
+             "| run | film | wall s | CPU s | CPU s per film s |", "|---|---|---|---|---|"]
+    lines += [f"| {row['run']} | {row['size']} @ {row['fps']}, {row['frames']} frames | {row['wall_s']:.1f} | "
+              f"{row['cpu_s']:.1f} | {row['cpu_s'] / film_s:.2f} |" for row in rows]
+    sys.stdout.write("\n".join(lines) + "\n")
     if args.json:
         args.json.write_text(json.dumps({"shots": shots, "film_s": film_s, "rows": [
             {k: v for k, v in row.items() if k != "op"} for row in rows]}, indent=2))

@@ -108,6 +108,14 @@ def test_the_service_gets_the_least_factors_that_reach_the_target() -> None:
     assert job_params(request(target_width=960, target_height=540, target_fps=36)) == {"scale": 4, "multi": 4}
     assert job_params(request(target_width=320, target_height=180, target_fps=48)) == {"scale": 1, "multi": 4}
     assert job_params(request(target_width=2000, target_height=1125, target_fps=12)) == {"scale": 4, "multi": 1}
+    limits = {"max_output_pixels": 1280 * 720, "max_output_fps": 30}
+    assert job_params(request(target_width=1280, target_height=720, target_fps=48), limits) == {"scale": 4,
+                                                                                                "multi": 2}
+    assert job_params(request(target_width=1920, target_height=1080, target_fps=24), limits) == {"scale": 4,
+                                                                                                 "multi": 2}
+    big = request(target_width=1280, target_height=720, target_fps=24).model_copy(
+        update={"width": 640, "height": 360})
+    assert job_params(big, limits) == {"scale": 2, "multi": 2}  # 640×360 × 4 would pass 1280×720
 
 
 # ------------------------------------------------------------------------------------------ the embedded engine

@@ -80,7 +80,6 @@ def assert_subtitles_drawn_at_the_final_size(enhanced: Path, native: Path, plain
     assert (subtitle_box(reference) > 235).sum() > 100  # there is text to compare
     drawn = ssim(subtitle_box(at_size), subtitle_box(reference))
     copied = ssim(subtitle_box(upscaled), subtitle_box(reference))
-    print(f"subtitle box SSIM against a native 640x360 render: enhanced {drawn:.3f}, upscaled copy {copied:.3f}")
     assert drawn > 0.8 and drawn > copied + 0.15, (drawn, copied)
 
 

@@ -9,7 +9,8 @@
 
 The clip is uploaded, never sent by URL: the service fetches URLs only from its allow-listed hosts, and
 uploading works wherever the service runs. The service takes factors of 1, 2 or 4, so each is the least
-that reaches the target; a larger result is fitted to the film by the composition.
+that reaches the target, within the output limits its /health announces; the composition fits the result
+(larger or smaller) to the film.
 """
 
 from __future__ import annotations
@@ -42,11 +43,19 @@ def service_factor(have: float, want: float) -> int:
     return next((f for f in FACTORS if have * f >= want - 1e-6), FACTORS[-1])
 
 
-def job_params(request: EnhanceRequest) -> dict[str, int]:
-    """The service's `scale` and `multi` for a request."""
+def job_params(request: EnhanceRequest, limits: dict[str, Any] | None = None) -> dict[str, int]:
+    """The service's `scale` and `multi` for a request: the least that reach the target, lowered while the
+    output would pass the limits the service announces in /health (the composition scales the rest)."""
+    limits = limits or {}
     scale = max(service_factor(request.width, request.target_width),
                 service_factor(request.height, request.target_height))
-    return {"scale": scale, "multi": service_factor(request.fps, request.target_fps)}
+    multi = service_factor(request.fps, request.target_fps)
+    max_pixels, max_fps = limits.get("max_output_pixels"), limits.get("max_output_fps")
+    while scale > 1 and isinstance(max_pixels, int | float) and request.width * request.height * scale**2 > max_pixels:
+        scale = FACTORS[FACTORS.index(scale) - 1]
+    while multi > 1 and isinstance(max_fps, int | float) and request.fps * multi > max_fps:
+        multi = FACTORS[FACTORS.index(multi) - 1]
+    return {"scale": scale, "multi": multi}
 
 
 def job_failure(job: dict[str, Any]) -> TerminalBackendError:
@@ -72,6 +81,7 @@ class HttpEnhancer:
         self._request = PolicedCaller(NAME, cfg.call_policy(timeout_s=cfg.REQUEST_TIMEOUT_S, concurrency=1000))
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=cfg.REQUEST_TIMEOUT_S)
         self._media = media_client(cfg.REQUEST_TIMEOUT_S)
+        self._known_limits: dict[str, Any] | None = None
 
     async def enhance(self, request: EnhanceRequest, out_path: Path) -> EnhanceResult:
         if not self.base_url:
@@ -79,7 +89,7 @@ class HttpEnhancer:
         return await self._task(lambda: self._run(request, out_path))
 
     async def _run(self, request: EnhanceRequest, out_path: Path) -> EnhanceResult:
-        params = job_params(request)
+        params = job_params(request, await self._limits())
         clip = await asyncio.to_thread(request.clip_path.read_bytes)
         client = self._client
         created = await self._request(lambda: self._json(client.post(
@@ -98,6 +108,14 @@ class HttpEnhancer:
         return EnhanceResult(width=int(result.get("width") or request.width * params["scale"]),
                              height=int(result.get("height") or request.height * params["scale"]),
                              fps=float(result.get("fps") or request.fps * params["multi"]), method=method)
+
+    async def _limits(self) -> dict[str, Any]:
+        """The service's announced limits (GET /health `limits`), asked once; none known if it does not say."""
+        if self._known_limits is None:
+            health = await self._request(lambda: self._json(self._client.get("/health")))
+            limits = health.get("limits")
+            self._known_limits = limits if isinstance(limits, dict) else {}
+        return self._known_limits
 
     async def _wait(self, client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
         while True:

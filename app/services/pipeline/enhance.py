@@ -42,14 +42,20 @@ def film_of(ctx: PipelineContext, story: Story, render: RenderChoice) -> FilmFor
     return fp.film_format(story.aspect_ratio, ctx.settings, render)
 
 
+def enhance_units(ctx: PipelineContext, story: Story, render: RenderChoice) -> int:
+    """Progress units the enhancement of a render takes: one per shot when it enhances, else none."""
+    return len(story.shots) if film_of(ctx, story, render).enhances_clips else 0
+
+
 async def enhance_all(ctx: PipelineContext, story: Story, render: RenderChoice,
                       reporter: OperationReporter) -> Story:  # fmt: skip
-    """The enhance stage: `enhance_shot` for every shot (MAX_PARALLEL_SHOTS at once), one progress unit each.
+    """The enhance stage: `enhance_shot` for every shot (MAX_PARALLEL_SHOTS at once), one progress unit each
+    (added to the operation's total here; a render calling `enhance_shot` itself counts `enhance_units`).
 
     A render that does not enhance passes through (it only clears stale `degraded["enhance"]` notes)."""
     film = film_of(ctx, story, render)
     if film.enhances_clips:
-        await reporter.begin(STAGE, total=reporter.op.progress.total + len(story.shots))
+        await reporter.begin(STAGE, total=reporter.op.progress.total + enhance_units(ctx, story, render))
     await for_each_shot(story.shots, lambda shot: enhance_shot(ctx, story, shot, render, reporter),
                         limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage=STAGE)
     if film.enhances_clips:
