@@ -110,8 +110,12 @@ async def _enhance(ctx: PipelineContext, story: Story, shot: Shot, film: FilmFor
     except Exception as exc:
         if not ctx.settings.enhance.skips:
             raise
-        reason = f"not enhanced ({', '.join(chain.names)} failed): {describe(exc)}"
-        logger.warning("{}: {}; composing its plain clip", shot.id, reason)
+        failed = f"({', '.join(chain.names)} failed): {describe(exc)}"
+        reason = f"not enhanced {failed}"
+        earlier = shot.enhanced
+        if earlier and fp.enhanced_matches(shot, ctx.settings, film) and ctx.asset_path(story, earlier.file).exists():
+            reason = f"kept the clip {earlier.backend} enhanced before {failed}"
+        logger.warning("{}: {}", shot.id, reason)
         await _update_shot(ctx, story, shot, lambda target: set_degraded(target, STAGE, reason))
         return
     key = ctx.asset_key(story, file)
