@@ -20,7 +20,7 @@ from app.models.render import RenderOverrides
 from app.models.requests import CreateStoryboardRequest, RenderVideoRequest
 from app.services import compose
 from app.services.enhance.base import EnhanceRequest
-from app.services.enhance.embedded import EmbeddedEnhancer, enhance_args
+from app.services.enhance.embedded import EmbeddedEnhancer, enhance_args, sample_size
 from app.services.enhance.http import job_params
 from app.services.health import Health
 from app.services.readiness import readiness_report
@@ -140,6 +140,14 @@ async def test_the_embedded_engine_interpolates_and_upscales_a_real_clip(tmp_pat
     assert result.method == f"{mode}+lanczos" and (result.width, result.height, result.fps) == (640, 360, 24)
     assert facts["size"] == (640, 360) and facts["fps"] == 24 and facts["frames"] == 48
     assert facts["audio_duration"] is not None and abs(facts["audio_duration"] - facts["duration"]) < 0.05
+
+
+def test_ken_burns_moves_are_drawn_at_the_keyframes_resolution() -> None:
+    assert sample_size((1280, 720), (1280, 720), (2560, 1440)) == (1280, 720)
+    assert sample_size((1920, 1080), (1280, 720), (2560, 1440)) == (1920, 1080)
+    assert sample_size((4096, 2304), (1280, 720), (2560, 1440)) == (2560, 1440)
+    assert sample_size((1024, 1024), (1280, 720), (2560, 1440)) == (1280, 720)  # never below the clip
+    assert sample_size((1280, 720), (1280, 720), (1280, 720)) == (1280, 720)
 
 
 def test_the_embedded_engine_interpolates_before_it_upscales() -> None:

@@ -3,8 +3,10 @@
 Two ways, chosen per clip:
 
 * a Ken Burns clip (made by the embedded clip backend, `request.source` set) is made again at the target
-  size and rate (ENHANCE_RESYNTHESIZE, default on): its frames are generated, so the in-betweens are exact
-  and the detail is sampled from the keyframe, at a fraction of motion interpolation's cost;
+  rate (ENHANCE_RESYNTHESIZE, default on): its frames are generated, so the in-betweens are exact (no
+  ghosting), at a fraction of motion interpolation's cost. The move is drawn at the keyframe's own
+  resolution (at most the target's; there is no more detail to sample) and upscaled with lanczos in the same
+  encode, which costs a third less than drawing it at the target size and looks the same (SSIM 0.99);
 * any other clip is interpolated by ENHANCE_EMBEDDED_INTERP (`blend` by default: cross-faded in-betweens;
   `mci`, FFmpeg's motion-compensated `minterpolate`, looks better and costs about 6× the CPU; `dup` repeats
   frames) and upscaled with lanczos, in one encode; its own sound, if any, is copied.
@@ -14,6 +16,7 @@ The figures behind these defaults are in docs/benchmarks.md ("Enhancement on the
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from app.core.settings import Settings
@@ -43,6 +46,24 @@ def enhance_filter(request: EnhanceRequest, mode: InterpMode) -> str:
         steps.append(f"scale={request.target_width}:{request.target_height}:flags=lanczos")
     return ",".join([*steps, "setsar=1", "tpad=stop_mode=clone:stop_duration=1", f"fps={request.target_fps}",
                      "format=yuv420p"])
+
+
+def sample_size(keyframe: tuple[int, int], clip: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+    """The size to draw a Ken Burns move at: the target's shape at the keyframe's resolution (never above the
+    target, never below the clip), even sides."""
+    factor = min(1.0, keyframe[0] / target[0], keyframe[1] / target[1])
+    factor = max(factor, clip[0] / target[0], clip[1] / target[1])
+    if factor >= 1.0:
+        return target
+    return max(2, int(target[0] * factor) // 2 * 2), max(2, int(target[1] * factor) // 2 * 2)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return width, height
 
 
 def frame_count(request: EnhanceRequest) -> int:
@@ -81,8 +102,11 @@ class EmbeddedEnhancer:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         size = {"width": request.target_width, "height": request.target_height, "fps": request.target_fps}
         if request.source is not None and self.resynthesize:
-            remade = request.source.model_copy(update=size)
-            await run_ffmpeg(kenburns_args(remade, out_path, crf=self.crf, preset=self.preset),
+            target = (request.target_width, request.target_height)
+            keyframe = await asyncio.to_thread(image_size, request.source.keyframe_path)
+            width, height = sample_size(keyframe, (request.width, request.height), target)
+            remade = request.source.model_copy(update={"width": width, "height": height, "fps": request.target_fps})
+            await run_ffmpeg(kenburns_args(remade, out_path, crf=self.crf, preset=self.preset, out_size=target),
                              timeout_s=self.timeout_s)
             return EnhanceResult(**size, method="resynthesized")
         args = enhance_args(request, out_path, mode=self.mode, crf=self.crf, preset=self.preset)
