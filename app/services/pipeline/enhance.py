@@ -31,7 +31,6 @@ from app.services.pipeline.context import PipelineContext, producing, publish_fi
 from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
-from app.services.pipeline.shots import for_each_shot
 
 STAGE = "enhance"
 #: The clip backend whose clips are generated (Ken Burns), so they may be made again at the film's format.
@@ -56,8 +55,16 @@ async def enhance_all(ctx: PipelineContext, story: Story, render: RenderChoice,
     film = film_of(ctx, story, render)
     if film.enhances_clips:
         await reporter.begin(STAGE, total=reporter.op.progress.total + enhance_units(ctx, story, render))
-    await for_each_shot(story.shots, lambda shot: enhance_shot(ctx, story, shot, render, reporter),
-                        limit=ctx.settings.stages.MAX_PARALLEL_SHOTS, stage=STAGE)
+    slots = asyncio.Semaphore(max(ctx.settings.stages.MAX_PARALLEL_SHOTS or len(story.shots), 1))
+
+    async def one(shot: Shot) -> None:
+        async with slots:
+            await enhance_shot(ctx, story, shot, render, reporter)
+
+    outcomes = await asyncio.gather(*(one(shot) for shot in story.shots), return_exceptions=True)
+    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    if failures:  # every shot ran to its end first, so a retry redoes only the failed ones
+        raise failures[0]
     if film.enhances_clips:
         await reporter.stage_done(STAGE)
     current = await ctx.store.get_story(story.story_id)
