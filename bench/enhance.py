@@ -13,6 +13,8 @@ FFmpeg it ran, is counted exactly: getrusage(RUSAGE_CHILDREN) once the process h
                  mci            embedded, ENHANCE_RESYNTHESIZE=false, ENHANCE_EMBEDDED_INTERP=mci
                  service        the video_enhance service (started here, FFmpeg engine: mci + lanczos,
                                 its defaults CRF 18 `medium`), at ENHANCE_URL
+                 skipped        ENHANCE_URL pointing nowhere: every shot skipped, so this is the composition
+                                at 2× size and rate alone (the composition scales the plain clips)
 
 Usage:
 
@@ -45,6 +47,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "blend": {"ENHANCE_RESYNTHESIZE": "false", "ENHANCE_EMBEDDED_INTERP": "blend"},
     "mci": {"ENHANCE_RESYNTHESIZE": "false", "ENHANCE_EMBEDDED_INTERP": "mci"},
     "service": {},
+    "skipped": {"ENHANCE_URL": "http://127.0.0.1:9", "ENHANCE_RETRIES": "0"},
 }
 IDS = {"story_id": "bench-enhance", "user_id": "bench"}
 
@@ -153,7 +156,7 @@ def main() -> None:
         step = run_step(data_dir, {**env, **VARIANTS[name]}, "/api/v1/video/render",
                         {**IDS, "operation_id": f"enhance-{name}", "enhance": True, "multi": 2, "scale": 2},
                         service_env=service_env)
-        methods = {s["method"] for s in step["op"]["result"]["enhancement"]["shots"]}
+        methods = {s["method"] for s in step["op"]["result"]["enhancement"]["shots"]} or {"none"}
         rows.append({"run": f"enhance 2×/2× on top: {name} ({', '.join(sorted(methods))})", **step,
                      **video_facts(film_path(data_dir, step["op"]))})
     ffmpeg = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.split()[2]
