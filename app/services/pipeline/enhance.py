@@ -10,6 +10,10 @@ from, the film's size and rate, the backend), so a repeated render redoes nothin
 `scale` redoes only the enhancement and the composition. When every backend of the chain fails for a shot,
 ENHANCE_FALLBACK decides: `skip` (default) composes that shot from its plain clip (the composition scales it)
 and records why under the shot's `degraded["enhance"]`; otherwise the render fails with `enhance_failed`.
+
+A render that pipelines each shot (narration → clip → …) calls `enhance_shot` right after the shot's clip
+instead of `enhance_all`, adds `enhance_units` to the operation's progress total, and emits the `enhance`
+stage event when the last shot is enhanced (only when `enhance_units` is not 0).
 """
 
 from __future__ import annotations
