@@ -130,13 +130,15 @@ def test_render_without_storyboard_is_a_clear_4xx(start_service):
         assert render.status_code == 409 and render.json()["code"] == "storyboard_missing"
 
 
-def test_render_with_enhance_is_refused_until_it_is_wired(service):
+@pytest.mark.parametrize("change", [{"multi": 5}, {"multi": 0}, {"scale": 8}, {"scale": "two"}, {"enhance": "maybe"}])
+def test_render_enhance_fields_are_validated(service, change):
     with service.client() as client:
         client.post("/api/v1/storyboard/create", json=BASE)
         wait_for(client, "op-a")
         refused = client.post("/api/v1/video/render", json={"operation_id": "op-e", "story_id": "story-a",
-                                                             "user_id": "u-1", "enhance": True})
-        assert refused.status_code == 422 and refused.json()["code"] == "enhance_unavailable"
+                                                             "user_id": "u-1", "enhance": True, **change})
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_request"
+        assert client.get("/api/v1/operations/op-e").status_code == 404
 
 
 def test_api_key_protects_the_api(start_service):

@@ -46,4 +46,5 @@ def test_readyz_reports_every_embedded_backend_ready(start_service):
     with start_service().client() as client:
         report = client.get("/readyz")
     assert report.status_code == 200
-    assert {b["stage"] for b in report.json()["backends"]} == {"storyboard", "keyframe", "clip", "narration", "publish"}
+    assert {b["stage"] for b in report.json()["backends"]} == {"storyboard", "keyframe", "clip", "narration", "enhance",
+                                                              "publish"}

@@ -36,6 +36,6 @@ def test_the_render_request_carries_every_override_field() -> None:
     assert set(RenderOverrides.model_fields) <= set(RenderVideoRequest.model_fields)
     request = RenderVideoRequest(operation_id="o", story_id="s", user_id="u", transition="crossfade",
                                  burn_subtitles=False, enhance=False)
-    assert request.composition() == {"transition": "crossfade", "burn_subtitles": False}
+    assert request.composition() == {"transition": "crossfade", "burn_subtitles": False, "enhance": False}
     options = freshness.compose_options(story(), Settings(), request.composition())
     assert (options.transition, options.burn_subtitles) == ("crossfade", False)

@@ -54,11 +54,14 @@ def test_every_backend_factory_takes_its_settings_from_the_tree(monkeypatch, tmp
     from app.services.registry import BACKENDS, build
 
     monkeypatch.chdir(tmp_path)
-    settings = Settings(OLLAMA_MODEL="from-the-tree", PIXVERSE_MODEL="v-tree", COSYVOICE_SPEAKER="tree-voice")
+    settings = Settings(OLLAMA_MODEL="from-the-tree", PIXVERSE_MODEL="v-tree", COSYVOICE_SPEAKER="tree-voice",
+                        ENHANCE_URL="http://tree:6010")
     monkeypatch.setenv("OLLAMA_MODEL", "from-the-env")
     monkeypatch.setenv("PIXVERSE_MODEL", "v-env")
     monkeypatch.setenv("COSYVOICE_SPEAKER", "env-voice")
+    monkeypatch.setenv("ENHANCE_URL", "http://env:6010")
     assert build("storyboard", "ollama", settings).settings.MODEL == "from-the-tree"
     assert build("clip", "pixverse", settings).cfg.MODEL == "v-tree"
     assert build("narration", "cosyvoice", settings).cfg.SPEAKER == "tree-voice"
-    assert set(BACKENDS) == {"storyboard", "keyframe", "clip", "narration", "publish"}
+    assert build("enhance", "http", settings).base_url == "http://tree:6010"
+    assert set(BACKENDS) == {"storyboard", "keyframe", "clip", "narration", "enhance", "publish"}

@@ -78,3 +78,12 @@ async def test_storage_refusing_the_film_is_publish_failed(tmp_path: Path) -> No
     assert error_of(op) == ("publish_failed", "publish", None)
     assert "AccessDenied" in op.error.message
     assert story is not None and story.video is None
+
+
+async def test_an_enhancement_service_that_is_down_is_enhance_failed_without_a_fallback(tmp_path: Path) -> None:
+    async with service(tmp_path, ENHANCE_URL=f"http://127.0.0.1:{free_port()}", ENHANCE_RETRIES=0,
+                       ENHANCE_FALLBACK="none") as svc:
+        await created(svc)
+        op = await svc.run(RenderVideoRequest(operation_id="op-e", enhance=True, **IDS))
+    assert error_of(op) == ("enhance_failed", "enhance", "shot_01")
+    assert "connection_failed" in op.error.message

@@ -111,7 +111,19 @@ class Presenter:
             "degraded_shots": self.degraded_shots(story),
             "contact_sheet_url": self._url(story.contact_sheet.key if story.contact_sheet else None),
             "stage_seconds": op.stage_seconds,
+            "enhancement": self.enhancement(op.result.get("enhancement"), story),
         }
+
+    def enhancement(self, summary: dict[str, Any] | None, story: Story) -> dict[str, Any] | None:
+        """A render's enhancement summary with its shot ids shown under SHOT_ID_FORMAT (None: rendered before
+        enhancement existed)."""
+        if summary is None:
+            return None
+
+        def shown(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{**item, "shot_id": self.shot_name(story.story_id, item.get("shot_id"))} for item in items]
+
+        return {**summary, **{key: shown(summary[key]) for key in ("shots", "not_enhanced") if key in summary}}
 
     def operation(self, op: Operation, story: Story | None, *, queue_position: int | None = None) -> dict[str, Any]:
         return {

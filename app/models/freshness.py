@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,21 +75,120 @@ def output_size(aspect_ratio: str, settings: Settings, resolution: str | None = 
     ]
 
 
+@dataclass(frozen=True)
+class FilmFormat:
+    """One render's film frame size and rate, and those of the clips the clip stage makes (the film's when
+    not enhancing). When enhancing, each clip is enhanced to the film's size and rate before composition."""
+
+    width: int
+    height: int
+    fps: int
+    clip_width: int
+    clip_height: int
+    clip_fps: int
+    enhance: bool = False
+
+    @property
+    def enhances_clips(self) -> bool:
+        """Whether this render enhances clips (it is on, and the film differs from the clips in size or rate)."""
+        film = (self.width, self.height, self.fps)
+        return self.enhance and film != (self.clip_width, self.clip_height, self.clip_fps)
+
+    @property
+    def multi(self) -> int:
+        """The frame-rate factor in effect (the cap may have lowered the asked one)."""
+        return self.fps // self.clip_fps
+
+    def describe(self) -> dict[str, Any]:
+        return {"enhanced": self.enhances_clips, "width": self.width, "height": self.height, "fps": self.fps,
+                "clip_width": self.clip_width, "clip_height": self.clip_height, "clip_fps": self.clip_fps}
+
+
+def within_pixels(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """`width` × `height`, scaled down in its shape to at most `max_pixels` (even sides)."""
+    if width * height <= max_pixels:
+        return width, height
+    factor = math.sqrt(max_pixels / (width * height))
+    return max(16, int(width * factor) // 2 * 2), max(16, int(height * factor) // 2 * 2)
+
+
+def film_format(aspect_ratio: str, settings: Settings, render: RenderChoice | None = None) -> FilmFormat:
+    """The film's size and rate for a render's choices.
+
+    Clips are made at VIDEO_WIDTH × VIDEO_HEIGHT (in the story's shape) and VIDEO_FPS. Not enhancing, the
+    film has the requested `resolution` (the composition scales the clips to it) or the clips' size, at
+    VIDEO_FPS. Enhancing (`enhance`, else ENHANCE), it runs at VIDEO_FPS × `multi` (lowered while above
+    ENHANCE_MAX_FPS) and has the requested `resolution`, else the clips' size × `scale`, in either case
+    scaled down in its shape to ENHANCE_MAX_PIXELS."""
+    chosen = as_overrides(render or RenderOverrides())
+    clip_width, clip_height = output_size(aspect_ratio, settings)
+    fps = settings.compose.fps
+    cfg = settings.enhance
+    enhance = cfg.ENABLED if chosen.enhance is None else chosen.enhance
+    if not enhance:
+        width, height = output_size(aspect_ratio, settings, chosen.resolution)
+        return FilmFormat(width, height, fps, clip_width, clip_height, fps)
+    multi = chosen.multi or cfg.MULTI
+    while multi > 1 and fps * multi > cfg.MAX_FPS:
+        multi -= 1
+    if chosen.resolution:
+        width, height = output_size(aspect_ratio, settings, chosen.resolution)
+    else:
+        scale = chosen.scale or cfg.SCALE
+        width, height = clip_width * scale, clip_height * scale
+    width, height = within_pixels(width, height, cfg.MAX_PIXELS)
+    return FilmFormat(width, height, fps * multi, clip_width, clip_height, fps, enhance=True)
+
+
+def enhanced_fingerprint(shot: Shot, settings: Settings, film: FilmFormat) -> str:
+    """Digest of the clip an enhanced clip is made from (this very version of it), the film format, and
+    the enhance backend and engine choices."""
+    clip = shot.clip
+    made = (clip.fingerprint, clip.backend, clip.degraded, clip.created_at.isoformat()) if clip else None
+    cfg = settings.enhance
+    return digest("enhance", made, film.width, film.height, film.fps, cfg.provider(), cfg.EMBEDDED_INTERP,
+                  cfg.RESYNTHESIZE)
+
+
+def enhanced_matches(shot: Shot, settings: Settings, film: FilmFormat) -> bool:
+    """Whether the shot's enhanced clip was made for this film from its current clip (by any backend)."""
+    return shot.enhanced is not None and shot.enhanced.fingerprint == enhanced_fingerprint(shot, settings, film)
+
+
+def enhanced_is_current(shot: Shot, settings: Settings, film: FilmFormat) -> bool:
+    """`enhanced_matches`, and made by the configured backend (a fallback's is redone by the next render)."""
+    return enhanced_matches(shot, settings, film) and shot.enhanced is not None and not shot.enhanced.degraded
+
+
 def compose_options(story: Story, settings: Settings, render: RenderChoice) -> ComposeOptions:
     """How the story's film is composed: the settings, overridden by the render's choices.
 
-    An override named like a compose option replaces it as it is; `resolution` and `bgm` are translated."""
-    chosen = as_overrides(render).chosen()
-    width, height = output_size(story.aspect_ratio, settings, chosen.pop("resolution", None))
+    An override named like a compose option replaces it as it is; `resolution` and `bgm` are translated, and
+    `enhance`, `multi`, `scale` and `resolution` together give the size and rate (`film_format`)."""
+    overrides = as_overrides(render)
+    chosen = overrides.chosen()
+    for name in ("resolution", "enhance", "multi", "scale"):
+        chosen.pop(name, None)
+    film = film_format(story.aspect_ratio, settings, overrides)
     bgm = chosen.pop("bgm", settings.film.DEFAULT_BGM)
     music = settings.music_dir / bgm if bgm and bgm.lower() not in NO_MUSIC else None
-    return settings.compose.with_changes(**chosen, width=width, height=height, music_path=music)
+    return settings.compose.with_changes(**chosen, width=film.width, height=film.height, fps=film.fps,
+                                         music_path=music)
 
 
 def video_fingerprint(story: Story, settings: Settings, render: RenderChoice | None = None) -> str:
-    """Digest of the shots' assets and narration and of every composition option (music by name)."""
+    """Digest of the shots' assets and narration and of every composition option (music by name); when
+    the render enhances, also of the enhanced clip each shot is composed from (None: its plain clip)."""
+    film = film_format(story.aspect_ratio, settings, render)
+
+    def enhanced(shot: Shot) -> list[Any]:
+        if not film.enhances_clips:
+            return []
+        made = shot.enhanced if enhanced_matches(shot, settings, film) else None
+        return [(made.fingerprint, made.backend, made.degraded) if made else None]
+
     shots = [(s.id, s.clip.fingerprint if s.clip else None, s.audio.fingerprint if s.audio else None,
-              s.narration) for s in story.shots]
+              s.narration, *enhanced(s)) for s in story.shots]
     options = compose_options(story, settings, render or RenderOverrides()).fingerprint_fields()
     options["music_path"] = Path(options["music_path"]).name if options["music_path"] else None
     return digest("video", shots, options)
@@ -97,5 +197,8 @@ def video_fingerprint(story: Story, settings: Settings, render: RenderChoice | N
 def video_is_current(story: Story, settings: Settings) -> bool:
     fresh = all(clip_is_current(s, story, settings) for s in story.shots)
     video = story.video
-    return fresh and video is not None and video.fingerprint == video_fingerprint(
-        story, settings, video.render_options)
+    if video is None or not fresh:
+        return False
+    film = film_format(story.aspect_ratio, settings, video.render_options)
+    enhanced = not film.enhances_clips or all(enhanced_is_current(s, settings, film) for s in story.shots)
+    return enhanced and video.fingerprint == video_fingerprint(story, settings, video.render_options)

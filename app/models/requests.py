@@ -99,11 +99,7 @@ class RegenerateShotRequest(OperationRequest):
 
 
 class RenderVideoRequest(OperationRequest, RenderOverrides):
-    """A render: the request fields, every render override (RenderOverrides), and enhancement."""
-
-    multi: int = Field(2, ge=1, le=4, description="Frame-interpolation factor (used when enhance is on)")
-    scale: int = Field(2, ge=1, le=4, description="Super-resolution factor (used when enhance is on)")
-    enhance: bool = Field(False, description="Run clips through the enhancement service")
+    """A render: the request fields and every render override (RenderOverrides), enhancement included."""
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"operation_id": "op-004", "story_id": "story-001", "user_id": "u-001"}]}

@@ -63,6 +63,16 @@ class FinalVideo(Asset):
     render_options: dict[str, Any] = Field(default_factory=dict)
 
 
+class EnhancedClip(Asset):
+    """A shot's clip interpolated and upscaled for one film format (its fingerprint digests the clip and it)."""
+
+    width: int
+    height: int
+    fps: float
+    #: how it was made, e.g. "resynthesized", "blend+lanczos", "sr=flashvsr;interp=rife"
+    method: str = ""
+
+
 class Shot(BaseModel):
     #: the short id, shot_NN: used in paths, object keys, progress and state
     id: str
@@ -83,6 +93,8 @@ class Shot(BaseModel):
     keyframe_history: list[Keyframe] = Field(default_factory=list)
     audio: Asset | None = None
     clip: Asset | None = None
+    #: the clip enhanced for the latest enhanced render (freshness.enhanced_is_current says for which)
+    enhanced: EnhancedClip | None = None
     #: stage → why a fallback backend made this shot's asset (absent when the configured one did)
     degraded: dict[str, str] = Field(default_factory=dict)
 

@@ -13,6 +13,7 @@ from app.core.settings import Settings
 from app.core.settings.service import BackendStage, ModelStage
 from app.services.chain import StageChain
 from app.services.clip.base import ClipAnimator
+from app.services.enhance.base import ClipEnhancer
 from app.services.keyframe.base import KeyframeRenderer
 from app.services.narration.base import Speaker
 from app.services.publish.base import ObjectStore
@@ -43,6 +44,10 @@ BACKENDS: dict[BackendStage, dict[str, str]] = {
         "cosyvoice": "app.services.narration.cosyvoice:create",
         "dashscope": "app.services.narration.dashscope:create",
     },
+    "enhance": {
+        "embedded": "app.services.enhance.embedded:create",
+        "http": "app.services.enhance.http:create",
+    },
     "publish": {
         "embedded": "app.services.publish.local:create",
         "local": "app.services.publish.local:create",
@@ -60,9 +65,11 @@ class Providers:
     clip: StageChain[ClipAnimator]
     narration: StageChain[Speaker]
     publish: ObjectStore
+    #: ENHANCE_URL / ENHANCE_PROVIDER, then the ENHANCE_FALLBACK backends (settings.enhance.chain())
+    enhance: StageChain[ClipEnhancer]
 
     def chains(self) -> list[StageChain[Any]]:
-        return [self.storyboard, self.keyframe, self.clip, self.narration]
+        return [self.storyboard, self.keyframe, self.clip, self.narration, self.enhance]
 
     async def aclose(self) -> None:
         """Close every backend's connections (each backend once, though it may sit in several chains)."""
@@ -80,6 +87,8 @@ def build_providers(settings: Settings) -> Providers:
         clip=build_chain("clip", settings, publish),
         narration=build_chain("narration", settings, publish),
         publish=publish,
+        enhance=StageChain("enhance", [(name, build("enhance", name, settings, publish))
+                                       for name in settings.enhance.chain()]),
     )
 
 

@@ -225,7 +225,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                running=int(queue.running is not None), waiting=queue.waiting.qsize(),
                                capacity=queue.max_waiting, error=None,
                                limits={"max_upload_bytes": settings.max_upload_bytes, "scales": [1, 2, 4],
-                                       "multis": [1, 2, 4], "max_input_seconds": settings.max_input_seconds},
+                                       "multis": [1, 2, 4], "max_input_seconds": settings.max_input_seconds,
+                                       "max_input_pixels": settings.max_input_pixels,
+                                       "max_output_pixels": settings.max_output_pixels,
+                                       "max_output_fps": settings.max_output_fps},
                                url_input=bool(settings.allowed_host_list))
 
     return app

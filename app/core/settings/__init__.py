@@ -22,6 +22,7 @@ from app.core.settings.dashscope import (
     DashScopeSpeechSettings,
     DashScopeVideoSettings,
 )
+from app.core.settings.enhance import EnhanceSettings
 from app.core.settings.scaleout import ScaleOutSettings
 from app.core.settings.service import (
     EMBEDDED,
@@ -54,6 +55,7 @@ class Settings(BaseModel):
     work: WorkSettings = Field(default_factory=WorkSettings)
     film: FilmSettings = Field(default_factory=FilmSettings)
     compose: ComposeOptions = Field(default_factory=ComposeOptions)
+    enhance: EnhanceSettings = Field(default_factory=EnhanceSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     espeak: EspeakSettings = Field(default_factory=EspeakSettings)
     studio: StudioSettings = Field(default_factory=StudioSettings)

@@ -12,9 +12,10 @@ from pydantic_settings import BaseSettings
 from app.core.ids import ShotIdFormat
 from app.core.settings.base import section_config
 
-#: The stages that have backends, in pipeline order (compose has none: it is FFmpeg in process).
+#: The stages that have backends, in pipeline order (compose has none: it is FFmpeg in process). The enhance
+#: stage's backends are chosen by its own section (ENHANCE_URL / ENHANCE_PROVIDER, settings/enhance.py).
 ModelStage = Literal["storyboard", "keyframe", "clip", "narration"]
-BackendStage = Literal["storyboard", "keyframe", "clip", "narration", "publish"]
+BackendStage = Literal["storyboard", "keyframe", "clip", "narration", "enhance", "publish"]
 MODEL_STAGES: tuple[ModelStage, ...] = get_args(ModelStage)
 #: Backend names per stage. `embedded` needs no GPU and no network. A `module:attr` spec names a
 #: factory `attr(settings)` to plug in another backend (tests use it for deliberately slow fakes).

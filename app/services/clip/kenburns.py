@@ -161,8 +161,10 @@ def perspective_filter(motion: Motion, width: int, height: int, frames: int, var
     return "perspective=" + ":".join(coords) + ":interpolation=linear:eval=frame"
 
 
-def kenburns_args(request: ClipRequest, out_path: Path, *, crf: int = 23, preset: str = "veryfast") -> list[str]:
-    """FFmpeg arguments (after `ffmpeg -y`) that turn the keyframe into the clip."""
+def kenburns_args(request: ClipRequest, out_path: Path, *, crf: int = 23, preset: str = "veryfast",
+                  out_size: tuple[int, int] | None = None) -> list[str]:
+    """FFmpeg arguments (after `ffmpeg -y`) that turn the keyframe into the clip; with `out_size`, the move is
+    made at the request's size and then scaled to `out_size` (lanczos), in the same encode."""
     w, h, fps = request.width, request.height, request.fps
     if w <= 0 or h <= 0 or w % 2 or h % 2:
         raise ValueError(f"clip size must be positive and even, got {w}x{h}")
@@ -180,6 +182,8 @@ def kenburns_args(request: ClipRequest, out_path: Path, *, crf: int = 23, preset
         "setpts=N",
         perspective_filter(motion, w, h, frames),
     ]
+    if out_size is not None and out_size != (w, h):
+        chain.append(f"scale={out_size[0]}:{out_size[1]}:flags=lanczos")
     return [
         "-i", str(request.keyframe_path),
         "-vf", ",".join(chain),

@@ -45,10 +45,6 @@ class Admission:
         callback_url = self._checked_callback_url(request)
         if isinstance(request, RenderVideoRequest):
             check_music_name(request.bgm, self.settings.music_dir)
-        if isinstance(request, RenderVideoRequest) and request.enhance:
-            # The video_enhance server exists; the render step that calls it does not yet.
-            raise InvalidInput("enhance_unavailable", "enhancement (super-resolution, interpolation) is not "
-                               "available in this service yet; send enhance=false")
         async with self._locks.hold(f"story:{request.story_id}", f"op:{request.operation_id}"):
             existing = await self.store.get_operation(request.operation_id)
             if existing is not None:

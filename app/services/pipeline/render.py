@@ -27,6 +27,7 @@ from app.services.chain import Outcome
 from app.services.clip.base import ClipRequest
 from app.services.narration.base import SpeechRequest
 from app.services.pipeline.context import PipelineContext, producing, publish_file
+from app.services.pipeline.enhance import composition_clip, enhance_all, enhancement_summary
 from app.services.pipeline.failures import stage_step
 from app.services.pipeline.keyframes import set_degraded
 from app.services.pipeline.reporter import OperationReporter
@@ -44,6 +45,7 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
     total = 2 * len(story.shots) + COMPOSE_UNITS + 1
     await reporter.begin("narration", total=total)
     story = await _render_shots(ctx, story, reporter)
+    story = await enhance_all(ctx, story, render_options(op.request), reporter)
     await reporter.begin("compose")
     progress = CompositionProgress(reporter, COMPOSE_UNITS)
     with stage_step("compose"):
@@ -56,7 +58,8 @@ async def run_render(ctx: PipelineContext, op: Operation, reporter: OperationRep
     await reporter.advance()
     await reporter.stage_done("publish")
     return {"video_key": video.key, "subtitle_key": video.subtitle_key, "subtitle_vtt_key": video.vtt_key,
-            "cover_key": video.cover_key, "duration": video.duration, "shot_ids": [s.id for s in story.shots]}
+            "cover_key": video.cover_key, "duration": video.duration, "shot_ids": [s.id for s in story.shots],
+            "enhancement": enhancement_summary(ctx, story, render_options(op.request))}
 
 
 def render_options(request: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +220,7 @@ async def _compose(ctx: PipelineContext, story: Story, render: dict[str, Any],
         if options.music_path is not None and not options.music_path.is_file():
             raise StageError("bgm_not_found", f"background music {options.music_path.name!r} is not in the music "
                              "folder", stage="compose")
-        media = [compose.ShotMedia(shot_id=s.id, clip_path=ctx.asset_path(story, required(s, "clip", s.clip).file),
+        media = [compose.ShotMedia(shot_id=s.id, clip_path=composition_clip(ctx, story, s, render),
                                    audio_path=ctx.asset_path(story, required(s, "audio", s.audio).file),
                                    duration=clip_seconds(s), narration=s.narration) for s in story.shots]
         out_dir.mkdir(parents=True, exist_ok=True)

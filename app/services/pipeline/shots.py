@@ -15,7 +15,7 @@ from app.models.story import Shot
 from app.services.pipeline.failures import stage_step
 
 #: Pipeline order: of several shots' failures, the one in the earliest stage is reported.
-STAGE_ORDER = ("storyboard", "keyframe", "narration", "clip", "compose", "publish")
+STAGE_ORDER = ("storyboard", "keyframe", "narration", "clip", "enhance", "compose", "publish")
 
 
 async def for_each_shot(shots: list[Shot], work: Callable[[Shot], Awaitable[None]], *,
