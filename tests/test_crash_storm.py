@@ -98,4 +98,6 @@ def test_twenty_sigkills_leave_nothing_behind_and_lose_nothing(tmp_path: Path) -
         assert len({r["body"] for r in records}) == 1, f"{event_id} was sent with different bodies"
         if len(records) > 1:  # at-least-once: only an event delivered just before a kill may come again
             first = records[0]["at"]
-            assert any(0 <= k - first < 2.0 for k in kill_times), f"{event_id} delivered twice without a crash"
+            assert any(-1.0 < k - first < 2.0 for k in kill_times), (  # the kill is noted just before it lands
+                f"{event_id} ({records[0]['event']['event']} {records[0]['event']['stage']}) delivered at "
+                f"{[r['at'] for r in records]} without a crash just before; kills at {kill_times}")

@@ -8,6 +8,7 @@ without the pipeline.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,7 +96,10 @@ def write_contact_sheet(shots: list[SheetShot], out_path: Path, *, title: str = 
     sheet = render_contact_sheet(shots, title=title, subtitle=subtitle, thumb_width=thumb_width, columns=columns,
                                  font_family=font_family)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    sheet.save(tmp, format="PNG", optimize=True)
-    tmp.replace(out_path)
+    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:8]}.tmp")  # never a leftover's name
+    try:
+        sheet.save(tmp, format="PNG", optimize=True)
+        tmp.replace(out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out_path
