@@ -45,8 +45,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000 if ordered else float("nan")
 
 
-async def creates(base: str, *, clients: int, total: int, window_s: float, tag: str) -> dict[str, object]:
-    """Send `total` creates from `clients` clients; paced over `window_s` (0 = back to back)."""
+async def creates(base: str, *, clients: int, total: int, window_s: float, tag: str,
+                  wait: bool = True) -> dict[str, object]:
+    """Send `total` creates from `clients` clients; paced over `window_s` (0 = back to back); with `wait`, wait
+    until every accepted operation has ended and count those that did not (lost)."""
     latencies: list[float] = []
     statuses: dict[int | str, int] = {}
     accepted: list[str] = []
@@ -76,10 +78,10 @@ async def creates(base: str, *, clients: int, total: int, window_s: float, tag: 
 
         await asyncio.gather(*(client(c) for c in range(clients)))
         elapsed = time.perf_counter() - start
-        lost = await wait_all(http, accepted)
+        lost = await wait_all(http, accepted) if wait else 0
     return {"mode": f"paced over {window_s:g} s" if window_s else "back to back", "requests": len(latencies),
             "p50_ms": pct(latencies, 0.5), "p99_ms": pct(latencies, 0.99), "max_ms": max(latencies) * 1000,
-            "rate": len(latencies) / elapsed, "statuses": statuses, "lost": lost}
+            "rate": len(latencies) / elapsed, "statuses": statuses, "lost": lost, "accepted": accepted}
 
 
 async def wait_all(http: httpx.AsyncClient, operations: list[str], timeout_s: float = 3600) -> int:

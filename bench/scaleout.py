@@ -28,11 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.load import creates  # noqa: E402
 from tests.scaleout import ADMIN_URL, Cluster, admin_connect, query  # noqa: E402
 from tests.server import wait_for  # noqa: E402
 
@@ -92,39 +91,8 @@ def throughput(workers: int, stories: int, clip_s: float) -> dict[str, float]:
 
 async def accepts(base: str, clients: int, total: int, *, window_s: float = 0.0,
                   tag: str = "a") -> dict[str, object]:
-    latencies: list[float] = []
-    statuses: dict[int | str, int] = {}
-    accepted: list[str] = []
-    per_client = total // clients
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
-        start = time.perf_counter()
-
-        async def client(c: int) -> None:
-            for i in range(per_client):
-                n = c * per_client + i
-                if window_s:
-                    await asyncio.sleep(max(0.0, start + n * window_s / total - time.perf_counter()))
-                op = f"{tag}-{n}"
-                body = {"operation_id": op, "story_id": f"s-{op}", "user_id": "u", "display_name": "load",
-                        "script_content": SCRIPT, "style": ""}
-                sent = time.perf_counter()
-                try:
-                    answer = await http.post("/api/v1/storyboard/create", json=body)
-                except httpx.TransportError as exc:  # counted, not fatal: a loaded machine resets a few
-                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
-                    continue
-                latencies.append(time.perf_counter() - sent)
-                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
-                if answer.status_code == 202:
-                    accepted.append(op)
-
-        await asyncio.gather(*(client(c) for c in range(clients)))
-        elapsed = time.perf_counter() - start
-    return {"mode": f"paced over {window_s:g} s" if window_s else "back to back",
-            "requests": len(latencies), "p50_ms": pct(latencies, 0.5), "p99_ms": pct(latencies, 0.99),
-            "max_ms": max(latencies) * 1000, "rate": len(latencies) / elapsed, "statuses": statuses,
-            "accepted": accepted}
+    """The admission load of bench/load.py, without waiting for the operations."""
+    return await creates(base, clients=clients, total=total, window_s=window_s, tag=tag, wait=False)
 
 
 def accept_latency(clients: int, total: int, window_s: float) -> list[dict[str, object]]:
