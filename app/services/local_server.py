@@ -8,10 +8,14 @@ are kept.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import Any
+
 import httpx
 
-from app.core.errors import BackendError
+from app.core.errors import BackendError, TransientBackendError
 from app.services.backend import http_status_error
+from app.services.http_transport import transport_errors
 
 
 def server_error(backend: str, response: httpx.Response) -> BackendError:
@@ -33,3 +37,14 @@ def raise_for_error(backend: str, response: httpx.Response) -> httpx.Response:
     if response.is_success:
         return response
     raise server_error(backend, response)
+
+
+async def json_object(backend: str, pending: Awaitable[httpx.Response]) -> dict[str, Any]:
+    """Await a request to one of our servers; its JSON object answer, or the error it describes (transport
+    failures and a body that is no JSON object are transient)."""
+    with transport_errors(backend):
+        response = await pending
+    body = raise_for_error(backend, response).json()
+    if not isinstance(body, dict):
+        raise TransientBackendError(backend, "bad_response", f"the answer is not a JSON object: {response.text[:200]}")
+    return body

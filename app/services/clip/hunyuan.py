@@ -34,8 +34,7 @@ from app.core.settings.vendors import HunyuanSettings
 from app.services.backend import Readiness, hosts_readiness
 from app.services.clip.base import ClipRequest
 from app.services.clip.vendor_task import VendorTaskAnimator
-from app.services.http_transport import transport_errors
-from app.services.local_server import raise_for_error
+from app.services.local_server import json_object, raise_for_error
 from app.services.polling import Pacer
 from app.services.scheduling import host_pool, note_running, note_waiting
 
@@ -168,12 +167,7 @@ class HunyuanAnimator(VendorTaskAnimator[HunyuanSettings]):
             await asyncio.sleep(pacer.next_s(step, total))
 
     async def _json(self, pending: Awaitable[httpx.Response]) -> dict[str, Any]:
-        with transport_errors(NAME):
-            response = await pending
-        body = raise_for_error(NAME, response).json()
-        if not isinstance(body, dict):
-            raise TransientBackendError(NAME, "bad_response", f"the answer is not a JSON object: {response.text[:200]}")
-        return body
+        return await json_object(NAME, pending)
 
     def _new_client(self) -> httpx.AsyncClient:
         return self._client_for(self.hosts[0])

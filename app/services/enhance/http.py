@@ -30,7 +30,7 @@ from app.core.settings.enhance import EnhanceSettings
 from app.services.backend import PolicedCaller, Readiness
 from app.services.enhance.base import EnhanceRequest, EnhanceResult
 from app.services.http_transport import transport_errors
-from app.services.local_server import raise_for_error
+from app.services.local_server import json_object, raise_for_error
 from app.services.media_fetch import download, media_client
 
 NAME = "http"
@@ -127,12 +127,7 @@ class HttpEnhancer:
             await asyncio.sleep(self.cfg.POLL_INTERVAL_S)
 
     async def _json(self, pending: Awaitable[httpx.Response]) -> dict[str, Any]:
-        with transport_errors(NAME):
-            response = await pending
-        body = raise_for_error(NAME, response).json()
-        if not isinstance(body, dict):
-            raise TransientBackendError(NAME, "bad_response", f"the answer is not a JSON object: {response.text[:200]}")
-        return body
+        return await json_object(NAME, pending)
 
     async def ready(self) -> Readiness:
         """Ready when the service's /health says ok."""
