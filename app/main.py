@@ -144,7 +144,7 @@ async def clean_start(settings: Settings) -> None:
     if killed or swept:
         logger.warning("start-up clean-up: killed {} orphan FFmpeg groups, removed {} temp entries",
                        killed, len(swept))
-    ffmpeg.configure(run_dir, settings.work.FFMPEG_MAX_PROCESSES)
+    ffmpeg.configure(run_dir, settings.work.FFMPEG_MAX_PROCESSES, nice=settings.work.FFMPEG_NICE)
 
 
 async def _queue_readiness(report: dict[str, Any], runner: Any) -> None:

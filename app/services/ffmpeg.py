@@ -52,11 +52,14 @@ class _Limits:
 
     slots: asyncio.Semaphore | None = None
     run_dir: Path | None = None
+    nice: int = 0
 
 
-def configure(run_dir: Path | None, max_runs: int | None) -> None:
-    """Record process groups under `run_dir` and let at most `max_runs` FFmpeg runs go at once."""
+def configure(run_dir: Path | None, max_runs: int | None, *, nice: int = 0) -> None:
+    """Record process groups under `run_dir`, let at most `max_runs` FFmpeg runs go at once, and start them
+    `nice` steps below the service's priority (so the API answers first when the cores are busy)."""
     _Limits.run_dir = run_dir
+    _Limits.nice = nice
     _Limits.slots = asyncio.Semaphore(max_runs) if max_runs else None
     if run_dir is not None:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,12 @@ def _start_time(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _lower_priority() -> None:
+    """In the child before exec: a niceness of its own (no-op without a configured one)."""
+    if _Limits.nice:
+        os.nice(_Limits.nice)
 
 
 def _record(proc: asyncio.subprocess.Process) -> None:
@@ -272,7 +281,7 @@ async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
                  stdout: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
     """Start a process in a group of its own, recorded until it has been waited for."""
     proc = await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE,
-                                                start_new_session=True)
+                                                start_new_session=True, preexec_fn=_lower_priority)
     _record(proc)
     return proc
 

@@ -183,6 +183,8 @@ class WorkSettings(BaseSettings):
     MAX_QUEUED_OPERATIONS: int = Field(1000, ge=1, description="Operations waiting; more are refused with 429")
     FFMPEG_MAX_PROCESSES: int = Field(default_factory=_cores, ge=1,
                                       description="FFmpeg processes at once (all operations); default = CPU cores")
+    FFMPEG_NICE: int = Field(10, ge=0, le=19, description="Niceness of FFmpeg processes: the API keeps answering "
+                             "while they use every core")
     STATE_IO_THREADS: int = Field(8, ge=1, description="Threads that read and write state files (none else)")
     EMBEDDED_PROCESSES: int = Field(1, ge=0, description="Processes for the embedded planner and for drawing "
                                     "storyboard cards, each (0 = threads of the API process, which then compete "
