@@ -23,3 +23,5 @@ fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# The scale-out tests (tests/test_scaleout.py) need PostgreSQL on 127.0.0.1:5432; the demo does not.
+./scripts/postgres.sh || echo "setup: PostgreSQL is not running; only the scale-out tests need it" >&2
