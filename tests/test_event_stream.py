@@ -107,12 +107,15 @@ def _event(operation_id: str, name: str, stage: str, event_id: str) -> CallbackE
 
 async def test_the_event_log_keeps_order_writes_an_id_once_and_survives_a_torn_line(tmp_path: Path):
     log = EventLog(tmp_path)
-    assert await log.append(_event("op", "operation.stage_completed", "storyboard", "e1"))
-    assert not await log.append(_event("op", "operation.stage_completed", "storyboard", "e1"))
+    first = _event("op", "operation.stage_completed", "storyboard", "e1")
+    assert await log.append(first) == first
+    again = _event("op", "operation.stage_completed", "storyboard", "e1")  # re-emitted after a crash: a new time
+    assert again.created_at != first.created_at
+    assert (await log.append(again)).model_dump_json() == first.model_dump_json()
     with log.path("op").open("a") as handle:
         handle.write('{"event_id": "torn", "ev')  # a crash in the middle of a write
     changed = log.changed("op")
-    assert await log.append(_event("op", "operation.succeeded", "done", "e2"))
+    await log.append(_event("op", "operation.succeeded", "done", "e2"))
     assert changed.is_set()
     events = await log.read("op")
     assert [e.event_id for e in events] == ["e1", "e2"]

@@ -58,6 +58,28 @@ async def test_a_stage_already_done_emits_nothing_again(tmp_path: Path) -> None:
     assert len(pending) == 1
 
 
+async def test_a_final_event_re_emitted_after_a_crash_carries_its_first_body(tmp_path: Path) -> None:
+    """The final event was delivered, then the process died before the operation turned terminal: the
+    re-run emits it again, and whatever reaches the backend under that event id is the same bytes."""
+    with CallbackReceiver() as receiver:
+        async with service(tmp_path, CALLBACK_URL=receiver.url) as svc:
+            op = Operation(operation_id="op-f", type=OperationType.story_create, story_id="s", user_id="u",
+                           request={}, request_digest="d")
+            await svc.store.put_operation(op)
+            outbox = svc.runner.ctx.outbox
+            delivery = asyncio.create_task(outbox.run())
+            await OperationReporter(svc.runner.ctx, op).emit("operation.succeeded", stage="done", status="succeeded")
+            for _ in range(100):
+                if receiver.accepted:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)  # a later moment: a rebuilt event would carry another created_at
+            await OperationReporter(svc.runner.ctx, op).emit("operation.succeeded", stage="done", status="succeeded")
+            await asyncio.sleep(0.5)
+            delivery.cancel()
+    bodies = {r["body"] for r in receiver.accepted}
+    assert receiver.accepted and len(bodies) == 1
+
 async def test_a_finished_render_is_presented_with_urls_and_no_stale_flags(tmp_path: Path) -> None:
     async with service(tmp_path) as svc:
         created = await svc.run(CreateStoryboardRequest(operation_id="op-c", display_name="d", style="",

@@ -45,14 +45,16 @@ class EventLog:
     def path(self, operation_id: str) -> Path:
         return self.dir / f"{operation_id}.jsonl"
 
-    async def append(self, event: CallbackEvent) -> bool:
-        """Log `event` (False if its id is already logged) and wake the readers of its operation."""
+    async def append(self, event: CallbackEvent) -> CallbackEvent:
+        """Log `event` and wake the readers of its operation; returns the event as logged: an id logged
+        before (an event re-emitted after a crash) keeps its first body, so it is never sent in two versions."""
         body = event.model_dump_json()
         async with self._locks[event.operation_id]:
-            added = await asyncio.to_thread(_append_once, self.path(event.operation_id), event.event_id, body)
-        if added:
+            logged = await asyncio.to_thread(_append_once, self.path(event.operation_id), event.event_id, body)
+        if logged is None:
             self._changed.pop(event.operation_id, asyncio.Event()).set()
-        return added
+            return event
+        return CallbackEvent.model_validate_json(logged)
 
     async def read(self, operation_id: str) -> list[LoggedEvent]:
         """The operation's events in order (none if it has no log)."""
@@ -107,9 +109,11 @@ def _parse(line: str) -> LoggedEvent | None:
     return LoggedEvent(event_id=raw["event_id"], event=str(raw.get("event", "")), body=line)
 
 
-def _append_once(path: Path, event_id: str, body: str) -> bool:
-    if any(logged.event_id == event_id for logged in _read(path)):
-        return False
+def _append_once(path: Path, event_id: str, body: str) -> str | None:
+    """Append `body` unless `event_id` is logged already; the body logged before, or None when appended."""
+    for logged in _read(path):
+        if logged.event_id == event_id:
+            return logged.body
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -123,4 +127,4 @@ def _append_once(path: Path, event_id: str, body: str) -> bool:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return True
+    return None

@@ -138,8 +138,8 @@ class OperationReporter:
             result=result,
             error=error,
         )
-        await self.ctx.store.events.append(payload)  # the operation's own event stream, callback URL or not
-        await self.ctx.outbox.enqueue(payload, url)
+        logged = await self.ctx.store.events.append(payload)  # the operation's own stream, callback URL or not
+        await self.ctx.outbox.enqueue(logged, url)
 
     async def _write_later(self) -> None:
         await asyncio.sleep(NOTE_INTERVAL_S)
