@@ -38,6 +38,7 @@ def demo(
     story: Annotated[Path, typer.Option(help="JSON with display_name, style, script_content")] = EXAMPLE,
     data_dir: Annotated[Path, typer.Option(help="Where the demo server keeps its state")] = Path("data/demo"),
     port: Annotated[int, typer.Option(help="0 = any free port")] = 0,
+    timeout_s: Annotated[float, typer.Option(help="Give up on an operation that has not ended after this long")] = 1800,
 ) -> None:
     """Start a server, create the storyboard, render the video, and print where everything is."""
     spec = json.loads(story.read_text(encoding="utf-8"))
@@ -52,17 +53,18 @@ def demo(
             run_id = time.strftime("%Y%m%d%H%M%S")
             ids = {"story_id": f"demo-{run_id}", "user_id": "demo-user"}
             create = _run_operation(client, "/api/v1/storyboard/create",
-                                    {**ids, "operation_id": f"create-{run_id}", **spec}, "storyboard")
+                                    {**ids, "operation_id": f"create-{run_id}", **spec}, "storyboard", timeout_s)
             console.print(f"[green]storyboard[/] {len(create['result']['shots'])} shots")
             render = _run_operation(client, "/api/v1/video/render",
-                                    {**ids, "operation_id": f"render-{run_id}"}, "render")
+                                    {**ids, "operation_id": f"render-{run_id}"}, "render", timeout_s)
             _report(render["result"], data_dir, ids["story_id"])
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _run_operation(client: httpx.Client, path: str, body: dict[str, Any], label: str) -> dict[str, Any]:
+def _run_operation(client: httpx.Client, path: str, body: dict[str, Any], label: str,
+                   timeout_s: float) -> dict[str, Any]:
     response = client.post(path, json=body)
     if response.status_code not in (200, 202):
         console.print(f"[red]{label} refused[/]: {response.text}")
@@ -72,11 +74,15 @@ def _run_operation(client: httpx.Client, path: str, body: dict[str, Any], label:
                TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(label, total=100)
+        deadline = time.monotonic() + timeout_s
         while True:
             op = _json_object(client.get(op_path))
             bar.update(task, completed=op["progress"]["percent"], description=f"{label}: {op['stage']}")
             if op["status"] in ("succeeded", "failed", "cancelled"):
                 break
+            if time.monotonic() > deadline:
+                console.print(f"[red]{label} still {op['status']} after {timeout_s:.0f}s[/]: {json.dumps(op)}")
+                raise typer.Exit(1)
             time.sleep(0.5)
     if op["status"] != "succeeded":
         console.print(f"[red]{label} {op['status']}[/]: {op['error']}")

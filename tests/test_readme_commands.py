@@ -24,8 +24,11 @@ def test_demo_renders_the_example_story_in_a_fresh_clone(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     env = {**os.environ, "VIDEO_WIDTH": "480", "VIDEO_HEIGHT": "270", "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--data-dir", str(tmp_path / "data")],
-                          cwd=clone, env=env, capture_output=True, text=True, timeout=400)
+    try:  # the demo's own deadline, then ours: both below the test's, so a hang shows what it printed
+        done = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--data-dir", str(tmp_path / "data"),
+                               "--timeout-s", "200"], cwd=clone, env=env, capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired as hung:
+        raise AssertionError(f"the demo hung; it printed:\n{hung.stdout!r}\n{hung.stderr!r}") from None
     assert done.returncode == 0, done.stdout + done.stderr
     video = re.search(r"video\s+(\S+\.mp4)", done.stdout)
     subtitles = re.search(r"subtitles\s+(\S+\.srt)", done.stdout)
