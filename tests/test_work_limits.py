@@ -70,3 +70,16 @@ async def test_the_running_limit_holds_and_stories_take_turns(tmp_path: Path) ->
         assert started.index("op-other-0") < started.index("op-busy-1")  # not first-come-takes-all
         assert [s for s in started if s.startswith("op-busy")] == ["op-busy-0", "op-busy-1", "op-busy-2"]
         assert all(op.status == "succeeded" for op in ops)
+
+
+async def test_an_operation_cancelled_before_its_task_first_runs_ends_cancelled(tmp_path: Path) -> None:
+    """The dispatcher has made the operation's task, but the task has not taken a step when the cancel
+    comes: the operation still ends `cancelled` and leaves the running set."""
+    async with service(tmp_path, KEYFRAME_PROVIDER="tests.fakes:slow_keyframes") as svc:
+        op, _ = await svc.admission.admit(create(0, "s0"))
+        while op.operation_id not in svc.runner._running:  # the first moment the task exists
+            await asyncio.sleep(0)
+        assert await svc.runner.cancel(op.operation_id, wait_s=5)
+        stored = await svc.store.get_operation(op.operation_id)
+        assert stored is not None and stored.status == "cancelled"
+        assert svc.runner.load()["running"] == 0

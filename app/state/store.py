@@ -4,7 +4,8 @@
 
 
 Writes to one story or operation are serialized by an asyncio lock (within this process) and a
-file lock (across processes sharing the folder; 64 striped lock files, so `locks/` does not grow).
+file lock (across processes sharing the folder; 64 striped lock files, so `locks/` does not grow); a
+read-modify-write is one job on the pool, and a write begun always finishes before the next starts.
 File I/O runs on the store's own thread pool, off the event loop and never queued behind media work
 (card drawing, FFmpeg pipe pumps and SDK calls use the default pool).
 """
@@ -15,9 +16,8 @@ import asyncio
 import shutil
 import zlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -124,20 +124,22 @@ class JsonStateStore:
     # --- writes ----------------------------------------------------------------------------
     async def put_story(self, story: Story) -> None:
         """Write a story; a failed first write leaves no folder behind."""
-        folder = self.story_dir(story.story_id)
-        async with self._locked(f"story-{story.story_id}"):
-            existed = await self.io(folder.exists)
+        def put(path: Path) -> None:
+            folder = path.parent
+            existed = folder.exists()
             try:
-                await self._write(self._story_path(story.story_id), story)
+                _write(path, story)
             except OSError:
                 if not existed:
-                    await self.io(shutil.rmtree, folder, True)
+                    shutil.rmtree(folder, True)
                 raise
+
+        await self._locked_io(f"story-{story.story_id}", put, self._story_path(story.story_id))
 
     async def delete_story(self, story_id: str) -> None:
         """Remove a story's folder (a create whose operation could not be written)."""
-        async with self._locked(f"story-{story_id}"):
-            await self.io(shutil.rmtree, self.story_dir(story_id), True)
+        await self._locked_io(f"story-{story_id}", lambda folder: shutil.rmtree(folder, True),
+                              self.story_dir(story_id))
 
     async def free_bytes(self) -> int:
         """Free space on the file system that holds the state."""
@@ -150,39 +152,50 @@ class JsonStateStore:
         return await self.io(free)
 
     async def put_operation(self, op: Operation) -> None:
-        async with self._locked(f"op-{op.operation_id}"):
-            await self._write(self._operation_path(op.operation_id), op)
+        await self._locked_io(f"op-{op.operation_id}", _write, self._operation_path(op.operation_id), op)
 
     async def update_story(self, story_id: str, change: Callable[[Story], None]) -> Story:
         """Load, apply `change` in place, save — atomically with respect to other writers."""
-        return await self._update(f"story-{story_id}", self._story_path(story_id), Story, change)
+        return await self._locked_io(f"story-{story_id}", _update, self._story_path(story_id), Story, change)
 
     async def update_operation(self, operation_id: str, change: Callable[[Operation], None]) -> Operation:
-        return await self._update(f"op-{operation_id}", self._operation_path(operation_id), Operation, change)
+        return await self._locked_io(f"op-{operation_id}", _update, self._operation_path(operation_id), Operation,
+                                     change)
 
-    async def _update(self, lock_name: str, path: Path, model: type[T], change: Callable[[T], None]) -> T:
-        async with self._locked(lock_name):
-            current: T | None = await self.io(_load, path, model)
-            if current is None:
-                raise KeyError(path.stem)
-            change(current)
-            await self._write(path, current)
-            return current
-
-    async def _write(self, path: Path, value: Story | Operation) -> None:
-        value.updated_at = utcnow()
-        await self.io(atomic_write_json, path, value.model_dump(mode="json"))
-
-    @asynccontextmanager
-    async def _locked(self, name: str) -> AsyncIterator[None]:
+    async def _locked_io(self, name: str, fn: Callable[..., R], *args: Any) -> R:
+        """Run `fn` on the state pool holding the name's locks: this process's asyncio lock (so writers
+        queue here, not on pool threads) and its file lock (other processes), taken and released in the
+        same thread job. A cancelled caller still waits for a write begun, so no later write of the same
+        record can start before it lands and be overwritten by it."""
         stripe = zlib.crc32(name.encode()) % LOCK_STRIPES
         async with self._locks[stripe]:
-            file_lock = FileLock(self.locks_dir / f"{stripe:02d}.lock", thread_local=False)
-            await self.io(_acquire, file_lock, self.locks_dir)
+            job = asyncio.get_running_loop().run_in_executor(
+                self._io, _holding, self.locks_dir / f"{stripe:02d}.lock", fn, *args)
             try:
-                yield
-            finally:
-                await self.io(file_lock.release)
+                return await asyncio.shield(job)
+            except asyncio.CancelledError:
+                await asyncio.wait({job})
+                raise
+
+
+def _holding(lock_path: Path, fn: Callable[..., R], *args: Any) -> R:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(lock_path, thread_local=False):
+        return fn(*args)
+
+
+def _update(path: Path, model: type[T], change: Callable[[T], None]) -> T:
+    current = _load(path, model)
+    if current is None:
+        raise KeyError(path.stem)
+    change(current)
+    _write(path, current)
+    return current
+
+
+def _write(path: Path, value: Story | Operation) -> None:
+    value.updated_at = utcnow()
+    atomic_write_json(path, value.model_dump(mode="json"))
 
 
 def _load(path: Path, model: type[T]) -> T | None:
@@ -190,6 +203,3 @@ def _load(path: Path, model: type[T]) -> T | None:
     return None if raw is None else model.model_validate(raw)
 
 
-def _acquire(lock: FileLock, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    lock.acquire()

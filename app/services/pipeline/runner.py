@@ -11,6 +11,7 @@ they land and are shielded from cancellation.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Protocol
 
 from loguru import logger
@@ -56,6 +57,9 @@ class JobRunner:
         self._queued_ids: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._cancel_requested: set[str] = set()
+        #: cancels recorded for tasks stopped before their first step
+        self._records: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         #: requests waiting for an operation to end; woken when one of ours does
@@ -133,21 +137,26 @@ class JobRunner:
         self._cancel_requested.add(operation_id)
         task.cancel()
         await asyncio.wait({task}, timeout=wait_s)
+        records = {r for r in self._records if r.get_name() == operation_id}
+        if records:
+            await asyncio.wait(records, timeout=wait_s)
         return True
 
     async def shutdown(self) -> None:
+        self._stopping = True
         if self._dispatcher is not None:
             self._dispatcher.cancel()
         tasks = [*self._running.values(), *([self._dispatcher] if self._dispatcher else [])]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *self._records, return_exceptions=True)
 
     async def _dispatch(self) -> None:
         while True:
             while len(self._running) < self.max_running and (entry := self._queue.next_ready()) is not None:
                 self._queued_ids.discard(entry.operation_id)
                 task = asyncio.create_task(self._run(entry), name=entry.operation_id)
+                task.add_done_callback(functools.partial(self._ended, entry))
                 self._running[entry.operation_id] = task
             self._wake.clear()
             await self._wake.wait()
@@ -165,10 +174,18 @@ class JobRunner:
             except Exception as exc:  # a failure outside any step: a state write, a lost story
                 logger.opt(exception=exc).error("operation crashed")
                 await asyncio.shield(self.executor.fail(operation_id, exc))
-            finally:
-                self._cancel_requested.discard(operation_id)
-                self._running.pop(operation_id, None)
-                self._queue.done(entry.story_id)
-                self._wake.set()
-                self.waiter.finished(operation_id)
-                metrics.operation_left(operation_id)
+
+    def _ended(self, entry: Entry, task: asyncio.Task[None]) -> None:
+        """The bookkeeping of an ended operation task; a done callback, so it also runs for a task
+        cancelled before its first step (then a requested cancel is recorded here)."""
+        operation_id = entry.operation_id
+        if task.cancelled() and operation_id in self._cancel_requested and not self._stopping:
+            record = asyncio.create_task(self.executor.record_cancelled(operation_id), name=operation_id)
+            self._records.add(record)
+            record.add_done_callback(self._records.discard)
+        self._cancel_requested.discard(operation_id)
+        self._running.pop(operation_id, None)
+        self._queue.done(entry.story_id)
+        self._wake.set()
+        self.waiter.finished(operation_id)
+        metrics.operation_left(operation_id)
