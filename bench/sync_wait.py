@@ -76,6 +76,11 @@ async def probe_health(base_url: str, window_s: float, pid: int) -> dict[str, An
     }
 
 
+def _answers(tasks: list[asyncio.Task[httpx.Response]]) -> list[str]:
+    return [repr(t.exception()) if t.exception() else f"{t.result().status_code} {t.result().text[:200]}"
+            for t in tasks]
+
+
 def create_body(i: int) -> dict[str, str]:
     return {"operation_id": f"bench-op-{i:04d}", "story_id": f"bench-story-{i:04d}", "user_id": "bench",
             "display_name": "bench", "script_content": "A fox looks for the moon and finds it in a puddle.",
@@ -114,7 +119,8 @@ async def measure(requests: int = 100, wait_s: int = 40, window_s: float = 15.0,
                 "/api/v1/storyboard/create", json=create_body(i), headers={"Prefer": f"wait={wait_s}"}))
                 for i in range(requests)]
             await asyncio.sleep(2.0)  # all connected and waiting
-            assert not any(t.done() for t in waiting), "a waiting request answered early"
+            early = [t for t in waiting if t.done()]
+            assert not early, f"{len(early)} waiting requests answered early: {_answers(early)[:3]}"
             phases["waiting"] = await probe_health(server.base_url, window_s, pid)
             answers = await asyncio.gather(*waiting)
             held_s = time.perf_counter() - started
