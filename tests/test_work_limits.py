@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,33 @@ def test_fair_queue_keeps_story_order_and_takes_turns_between_stories() -> None:
     queue.done("B")
     assert queue.next_ready() == Entry("b2", "B")
     assert queue.remove("a3") and not queue.remove("a3") and len(queue) == 0
+
+
+def test_queue_positions_match_taking_the_ring_in_turn() -> None:
+    """Positions are computed, not listed: they must match the order a ring taken in turn gives."""
+    rng = random.Random(3)
+    queue, ring = FairQueue(), {}  # ring: the test's own copy of story → waiting ids, in ring order
+    for n in range(400):
+        story = f"s{rng.randrange(25)}"
+        if rng.random() < 0.7 or not queue:
+            queue.push(Entry(f"op{n}", story))
+            ring.setdefault(story, []).append(f"op{n}")
+        elif rng.random() < 0.5:
+            victim = rng.choice([op for ops in ring.values() for op in ops])
+            assert queue.remove(victim)
+            for ops in ring.values():
+                if victim in ops:
+                    ops.remove(victim)
+        else:
+            taken = queue.next_ready()
+            assert taken is not None and ring[taken.story_id][0] == taken.operation_id
+            ring[taken.story_id] = ring.pop(taken.story_id)[1:]  # to the back of the ring
+            queue.done(taken.story_id)
+        ring = {story: ops for story, ops in ring.items() if ops}
+        deepest = max(map(len, ring.values()), default=0)
+        order = [ops[d] for d in range(deepest) for ops in ring.values() if d < len(ops)]
+        assert [queue.position(op) for op in order] == list(range(1, len(order) + 1))
+    assert queue.position("never") is None
 
 
 def create(n: int, story: str) -> CreateStoryboardRequest:

@@ -28,8 +28,13 @@ def configure_logging(level: str = "INFO") -> None:
     logger.remove()
     logger.configure(extra={"operation_id": "-", "story_id": "-"})
     logger.add(sys.stderr, level=level.upper(), format=FORMAT, backtrace=False, diagnose=False)
-    logging.basicConfig(handlers=[InterceptHandler()], level=0, force=True)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
+    # stdlib records below the level are dropped where they are made: uvicorn's per-request access line
+    # and its per-message trace middleware (on whenever its logger allows TRACE) cost the API real time
+    std_level = logging.getLevelName(level.upper())
+    std_level = std_level if isinstance(std_level, int) else logging.INFO
+    logging.basicConfig(handlers=[InterceptHandler()], level=std_level, force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "fastapi"):
         std = logging.getLogger(name)
         std.handlers = [InterceptHandler()]
+        std.setLevel(std_level)
         std.propagate = False

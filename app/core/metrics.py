@@ -100,11 +100,14 @@ def _move(operation_id: str, op_type: str, status: str | None) -> None:
     before = _active.pop(operation_id, None)
     if before is not None:
         OPERATIONS_ACTIVE.labels(*before).dec()
+        if before[1] == "queued":
+            QUEUE_DEPTH.dec()
     if status is not None:
         entry = (op_type or (before[0] if before else ""), status)
         _active[operation_id] = entry
         OPERATIONS_ACTIVE.labels(*entry).inc()
-    QUEUE_DEPTH.set(sum(1 for _, state in _active.values() if state == "queued"))
+        if status == "queued":
+            QUEUE_DEPTH.inc()
 
 
 @contextmanager

@@ -13,15 +13,16 @@ File I/O runs on the store's own thread pool, off the event loop and never queue
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
+import threading
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
-
-from filelock import FileLock
 
 from app.models.operation import Operation
 from app.models.story import Story, utcnow
@@ -65,6 +66,7 @@ class JsonStateStore:
         self.operations_dir = data_dir / "operations"
         self.locks_dir = data_dir / "locks"
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._files = _StripeFiles(self.locks_dir)
         self._io = ThreadPoolExecutor(max_workers=io_threads, thread_name_prefix="state-io")
 
         #: every callback event of each operation, in order (the SSE stream reads it)
@@ -76,6 +78,7 @@ class JsonStateStore:
 
     def close(self) -> None:
         self._io.shutdown(wait=True)
+        self._files.close()
 
     # --- paths -----------------------------------------------------------------------------
     def story_dir(self, story_id: str) -> Path:
@@ -169,8 +172,7 @@ class JsonStateStore:
         record can start before it lands and be overwritten by it."""
         stripe = zlib.crc32(name.encode()) % LOCK_STRIPES
         async with self._locks[stripe]:
-            job = asyncio.get_running_loop().run_in_executor(
-                self._io, _holding, self.locks_dir / f"{stripe:02d}.lock", fn, *args)
+            job = asyncio.get_running_loop().run_in_executor(self._io, self._files.holding, stripe, fn, *args)
             try:
                 return await asyncio.shield(job)
             except asyncio.CancelledError:
@@ -178,10 +180,37 @@ class JsonStateStore:
                 raise
 
 
-def _holding(lock_path: Path, fn: Callable[..., R], *args: Any) -> R:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(lock_path, thread_local=False):
-        return fn(*args)
+class _StripeFiles:
+    """The stripes' lock files, each opened once and locked with flock(2) around a job. Within this
+    process the stripe's asyncio lock already admits one job at a time; the file lock keeps other
+    processes out. A blocking flock: no polling and no path resolution per write. Opened read-only
+    (flock needs no more), so they never keep the file system from being remounted read-only."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fds: dict[int, int] = {}
+        self._opening = threading.Lock()
+
+    def holding(self, stripe: int, fn: Callable[..., R], *args: Any) -> R:
+        fd = self._fd(stripe)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            return fn(*args)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _fd(self, stripe: int) -> int:
+        with self._opening:
+            if stripe not in self._fds:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._fds[stripe] = os.open(self.folder / f"{stripe:02d}.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+            return self._fds[stripe]
+
+    def close(self) -> None:
+        with self._opening:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
 
 def _update(path: Path, model: type[T], change: Callable[[T], None]) -> T:

@@ -21,25 +21,26 @@ class FairQueue:
         #: story id → its waiting operations in acceptance order; the dict's order is the round-robin ring
         self._stories: OrderedDict[str, deque[str]] = OrderedDict()
         self._busy: set[str] = set()
-        self._size = 0
+        #: waiting operation id → its story id
+        self._story_of: dict[str, str] = {}
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._story_of)
 
     def push(self, entry: Entry) -> None:
         self._stories.setdefault(entry.story_id, deque()).append(entry.operation_id)
-        self._size += 1
+        self._story_of[entry.operation_id] = entry.story_id
 
     def remove(self, operation_id: str) -> bool:
         """Drop a waiting operation (cancelled before it ran); False if it is not waiting."""
-        for story_id, waiting in self._stories.items():
-            if operation_id in waiting:
-                waiting.remove(operation_id)
-                self._size -= 1
-                if not waiting:
-                    del self._stories[story_id]
-                return True
-        return False
+        story_id = self._story_of.pop(operation_id, None)
+        if story_id is None:
+            return False
+        waiting = self._stories[story_id]
+        waiting.remove(operation_id)
+        if not waiting:
+            del self._stories[story_id]
+        return True
 
     def next_ready(self) -> Entry | None:
         """Take the head of the first story in the ring that is not busy, and move that story to the back."""
@@ -50,7 +51,7 @@ class FairQueue:
             operation_id = waiting.popleft()
             if waiting:
                 self._stories[story_id] = waiting  # re-enters at the back of the ring
-            self._size -= 1
+            del self._story_of[operation_id]
             self._busy.add(story_id)
             return Entry(operation_id, story_id)
         return None
@@ -60,15 +61,18 @@ class FairQueue:
         self._busy.discard(story_id)
 
     def position(self, operation_id: str) -> int | None:
-        """1-based place among waiting operations if every slot were to take them in turn, else None."""
-        order = self._round_robin_order()
-        return order.index(operation_id) + 1 if operation_id in order else None
+        """1-based place among waiting operations if every slot were to take them in turn, else None.
 
-    def _round_robin_order(self) -> list[str]:
-        queues = [list(q) for q in self._stories.values()]
-        order: list[str] = []
-        depth = 0
-        while any(depth < len(q) for q in queues):
-            order += [q[depth] for q in queues if depth < len(q)]
-            depth += 1
-        return order
+        Taken in turn, the ring yields every story's first operation, then every second one, and so on:
+        an operation at depth d of its story comes after all operations at smaller depths, and after
+        the operations at depth d of the stories ahead of its own in the ring."""
+        story_id = self._story_of.get(operation_id)
+        if story_id is None:
+            return None
+        depth = self._stories[story_id].index(operation_id)
+        place, ahead = 1, True
+        for other, waiting in self._stories.items():
+            if other == story_id:
+                ahead = False
+            place += min(len(waiting), depth + (1 if ahead else 0))
+        return place
