@@ -6,7 +6,11 @@ import asyncio
 import os
 from pathlib import Path
 
+from app.core.settings import Settings
 from app.services import ffmpeg
+from app.services.keyframe.card import StoryboardCardRenderer
+from app.services.storyboard.rules import planner as rules_planner
+from app.services.worker_pool import worker_pool
 
 
 async def test_configured_ffmpeg_runs_nicer_than_the_service(tmp_path: Path) -> None:
@@ -27,3 +31,15 @@ async def test_configured_ffmpeg_runs_nicer_than_the_service(tmp_path: Path) -> 
     finally:
         ffmpeg.configure(None, None)
     assert seen and seen[0] == os.nice(0) + 7
+
+
+def test_the_embedded_planner_and_card_processes_run_nicer_than_the_service() -> None:
+    settings = Settings(EMBEDDED_PROCESSES=1, EMBEDDED_NICE=5)
+    planner, cards = rules_planner.create(settings), StoryboardCardRenderer(settings)
+    try:
+        assert planner._pool is not None and planner._pool.submit(os.nice, 0).result(60) == os.nice(0) + 5
+        cards._pool = worker_pool(cards.processes, cards.nice)
+        assert cards._pool.submit(os.nice, 0).result(60) == os.nice(0) + 5
+    finally:
+        asyncio.run(planner.aclose())
+        asyncio.run(cards.aclose())

@@ -16,7 +16,7 @@ LAYERS = {
     "app.services": 4,  # the stage packages: storyboard, keyframe, clip, narration, publish, compose, callbacks…
     "app.services.ffmpeg": 3, "app.services.media_fetch": 3, "app.services.http_transport": 3,
     "app.services.backend": 3, "app.services.local_server": 3, "app.services.dashscope_common": 3,
-    "app.services.scheduling": 3, "app.services.polling": 3,
+    "app.services.scheduling": 3, "app.services.polling": 3, "app.services.worker_pool": 3,
     "app.state": 2,
     "app.models": 1,
     "app.core": 0,

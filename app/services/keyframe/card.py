@@ -12,7 +12,6 @@ import asyncio
 import colorsys
 import hashlib
 import math
-import multiprocessing
 import os
 import random
 import re
@@ -27,6 +26,7 @@ from app.core.settings import Settings
 from app.services.backend import Readiness
 from app.services.keyframe.base import KeyframeRequest
 from app.services.keyframe.cardface import camera_caption, draw_words
+from app.services.worker_pool import worker_pool
 
 RGB = tuple[int, int, int]
 
@@ -113,6 +113,7 @@ class StoryboardCardRenderer:
     def __init__(self, settings: Settings | None = None, *, font_family: str = "", processes: int = 0):
         self.font_family = font_family or (settings.compose.font if settings else "")
         self.processes = settings.work.EMBEDDED_PROCESSES if settings else processes
+        self.nice = settings.work.EMBEDDED_NICE if settings else 0
         self._pool: ProcessPoolExecutor | None = None
 
     async def ready(self) -> Readiness:
@@ -130,7 +131,7 @@ class StoryboardCardRenderer:
             await asyncio.to_thread(draw_card_file, request, out_path, self.font_family)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = worker_pool(self.processes, self.nice)
         await asyncio.get_running_loop().run_in_executor(self._pool, draw_card_file, request, out_path,
                                                          self.font_family)
 

@@ -9,7 +9,6 @@ a "first/then/finally" `detail` and a still-frame `image_detail` without time wo
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from app.services.storyboard.rules.premise import with_premise_lead
 from app.services.storyboard.rules.prompts import derive_image_detail, restyle, style_phrase
 from app.services.storyboard.rules.segment import preload, warm_up
 from app.services.storyboard.rules.staging import places_of, stage
+from app.services.worker_pool import worker_pool
 
 if TYPE_CHECKING:
     from app.core.settings import Settings
@@ -130,12 +130,11 @@ class RuleBasedPlanner:
     process of its own (which loads the word segmenter once, when it starts) instead of a thread of the
     API process."""
 
-    def __init__(self, processes: int = 0):
+    def __init__(self, processes: int = 0, nice: int = 0):
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         if processes:
-            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=preload)
+            self._pool = worker_pool(processes, nice, preload)
             self._pool.submit(abs, 0)  # start the process now: the segmenter loads before the first plan
         else:
             warm_up()
@@ -166,4 +165,5 @@ class RuleBasedPlanner:
 def create(settings: Settings | None = None) -> RuleBasedPlanner:
     """Factory for the `embedded` storyboard backend: its processes from EMBEDDED_PROCESSES (none without
     settings: a thread, the word segmenter loading in the background so the first plan does not wait)."""
-    return RuleBasedPlanner(settings.work.EMBEDDED_PROCESSES if settings else 0)
+    return RuleBasedPlanner(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE) if settings \
+        else RuleBasedPlanner()
