@@ -37,6 +37,7 @@ from app.services.pipeline.runner import JobRunner
 from app.services.publish.local import media_dir, media_signer
 from app.services.readiness import readiness_report
 from app.services.registry import build_providers
+from app.services.worker_pool import CpuWork
 from app.state.store import JsonStateStore
 from app.state.sweep import sweep_leftovers
 
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             return
         outbox = Outbox(settings, health=health)
-        ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox)
+        ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox,
+                              cpu=CpuWork(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE))
         runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(outbox_task, return_exceptions=True)
             await outbox.aclose()
             await providers.aclose()
+            ctx.cpu.close()
             store.close()
 
     @asynccontextmanager

@@ -6,10 +6,14 @@ a machine whose cores they fill the API process still answers at once (as FFmpeg
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def worker_pool(processes: int, nice: int, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
@@ -22,3 +26,25 @@ def _start(nice: int, initializer: Callable[[], None] | None) -> None:
         os.nice(nice)
     if initializer is not None:
         initializer()
+
+
+class CpuWork:
+    """Runs the pipeline's own CPU work (e.g. drawing the contact sheet) in `processes` worker processes
+    at `nice`, started on first use; with no processes, in a thread (for tests and tiny machines)."""
+
+    def __init__(self, processes: int = 0, nice: int = 0):
+        self.processes = processes
+        self.nice = nice
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if not self.processes:
+            return await asyncio.to_thread(fn, *args)
+        if self._pool is None:
+            self._pool = worker_pool(self.processes, self.nice)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

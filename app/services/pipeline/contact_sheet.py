@@ -7,6 +7,7 @@ reason is logged, and the result simply has no `contact_sheet_url`.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from loguru import logger
 
@@ -42,9 +43,10 @@ async def _publish(ctx: PipelineContext, story_id: str) -> Asset | None:
     file = f"contact_sheet_{fingerprint}.png"
     path = ctx.asset_path(story, file)
     if not path.exists():
-        await asyncio.to_thread(write_contact_sheet, shots, path, title=story.display_name, subtitle=story.style,
-                                thumb_width=options.CONTACT_SHEET_THUMB_WIDTH, columns=options.CONTACT_SHEET_COLUMNS,
-                                font_family=ctx.settings.compose.font)
+        await ctx.cpu.run(functools.partial(
+            write_contact_sheet, shots, path, title=story.display_name, subtitle=story.style,
+            thumb_width=options.CONTACT_SHEET_THUMB_WIDTH, columns=options.CONTACT_SHEET_COLUMNS,
+            font_family=ctx.settings.compose.font))
     asset = Asset(key=ctx.asset_key(story, file), file=file, fingerprint=fingerprint)
     await publish_file(ctx, asset.key, path, "image/png")
 

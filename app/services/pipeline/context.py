@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.settings import Settings
@@ -15,6 +15,7 @@ from app.models.story import Story
 from app.services.callbacks.outbox import CallbackOutbox
 from app.services.pipeline.failures import stage_step
 from app.services.registry import Providers
+from app.services.worker_pool import CpuWork
 from app.state.store import StateStore
 
 
@@ -24,6 +25,8 @@ class PipelineContext:
     store: StateStore
     providers: Providers
     outbox: CallbackOutbox
+    #: where the pipeline's own CPU work runs (EMBEDDED_PROCESSES at EMBEDDED_NICE), not the API's threads
+    cpu: CpuWork = field(default_factory=CpuWork)
 
     def output_size(self, aspect_ratio: str) -> tuple[int, int]:
         """Frame size of keyframes and clips: the configured 16:9 size, turned or squared."""

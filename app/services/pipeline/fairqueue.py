@@ -70,6 +70,8 @@ class FairQueue:
         if story_id is None:
             return None
         depth = self._stories[story_id].index(operation_id)
+        if depth == 0 and next(reversed(self._stories)) == story_id:
+            return len(self._stories)  # the usual answer to an admission: a new story's first operation
         place, ahead = 1, True
         for other, waiting in self._stories.items():
             if other == story_id:

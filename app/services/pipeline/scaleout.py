@@ -19,6 +19,7 @@ from app.services.pipeline.context import PipelineContext
 from app.services.pipeline.execution import ResultView
 from app.services.pipeline.queue import QueueRunner, QueueWorker, build_queue
 from app.services.registry import Providers
+from app.services.worker_pool import CpuWork
 from app.state import migrate
 from app.state.pg import PgStateStore, make_pool
 
@@ -34,7 +35,8 @@ class ScaleOut:
         self.store = PgStateStore(self.pool, settings.state.DATA_DIR)
         self.queue: procrastinate.App = build_queue(settings)
         self.outbox = PgOutbox(settings, self.pool, health=health)
-        self.ctx = PipelineContext(settings=settings, store=self.store, providers=providers, outbox=self.outbox)
+        self.ctx = PipelineContext(settings=settings, store=self.store, providers=providers, outbox=self.outbox,
+                                   cpu=CpuWork(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE))
         self.runner = QueueRunner(self.ctx, result_view, self.queue, self.pool, health=health)
         self.worker = QueueWorker(self.ctx, result_view, self.queue, health=health)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -65,6 +67,7 @@ class ScaleOut:
             await asyncio.gather(task, return_exceptions=True)
         await self.runner.shutdown()
         await self.outbox.aclose()
+        self.ctx.cpu.close()
         await self.queue.close_async()
         await self.pool.close()
         logger.info("scale-out connections closed")
