@@ -189,8 +189,8 @@ class WorkSettings(BaseSettings):
     EMBEDDED_PROCESSES: int = Field(1, ge=0, description="Processes for the embedded planner and for drawing "
                                     "storyboard cards, each (0 = threads of the API process, which then compete "
                                     "with requests for the GIL)")
-    EMBEDDED_NICE: int = Field(10, ge=0, le=19, description="Niceness of those processes: the API keeps "
-                               "answering while they use every core")
+    EMBEDDED_NICE: int = Field(10, ge=0, le=19, description="Niceness of those processes and of espeak-ng: "
+                               "the API keeps answering while they use every core")
     MIN_FREE_DISK_MB: int = Field(256, ge=0, description="Below this much free space in DATA_DIR: 507 storage_full")
     MEDIA_URL_TTL_S: int = Field(7 * 24 * 3600, ge=60,
                                  description="Lifetime of signed /media URLs (used when API_KEY is set)")

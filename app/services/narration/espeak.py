@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import uuid
@@ -73,6 +74,7 @@ class EspeakSpeaker:
         # espeak-ng counts each Chinese character as a word, so Mandarin needs a higher rate.
         self.wpm_zh = wpm_zh or (settings.espeak.TTS_WORDS_PER_MINUTE_ZH if settings else 270)
         self.timeout_s, self.binary = timeout_s, binary
+        self.nice = settings.work.EMBEDDED_NICE if settings else 0
 
     async def synthesize(self, request: SpeechRequest, out_path: Path) -> float:
         """Write the spoken `request.text` to `out_path` as a WAV; return its duration in seconds."""
@@ -102,7 +104,7 @@ class EspeakSpeaker:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                cwd=cwd,
+                cwd=cwd, preexec_fn=functools.partial(os.nice, self.nice) if self.nice else None,
             )
         except FileNotFoundError as exc:
             raise SpeechError(f"{argv[0]} is not installed (apt-get install espeak-ng)") from exc
