@@ -4,7 +4,6 @@ run the callback outbox — every background task supervised."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -26,6 +25,7 @@ from app.api.presenter import Presenter
 from app.api.routes import router
 from app.api.studio import install_studio
 from app.core.logging import configure_logging
+from app.core.loop_watch import LoopWatch
 from app.core.settings import Settings
 from app.services import ffmpeg
 from app.services.callbacks.outbox import COMPONENT as OUTBOX
@@ -52,7 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        _watch_event_loop(settings.work.LOOP_BLOCK_LIMIT_S)
+        watch = LoopWatch(settings.work.LOOP_BLOCK_LIMIT_S) if settings.work.LOOP_BLOCK_LIMIT_S > 0 else None
+        if watch is not None:
+            watch.start()
+        try:
+            async with serving(app):
+                yield
+        finally:
+            if watch is not None:
+                watch.stop()
+
+    @asynccontextmanager
+    async def serving(app: FastAPI) -> AsyncIterator[None]:
         await clean_start(settings)
         presenter = Presenter(providers.publish, settings)
         if settings.scaleout.enabled:  # PostgreSQL + Procrastinate (docs/scale-out.md)
@@ -158,22 +169,6 @@ async def _queue_readiness(report: dict[str, Any], runner: Any) -> None:
         report["queue"] = {"ready": False, "detail": f"database: {type(exc).__name__}: {exc}"}
         report["ready"] = False
         report["not_ready"].append("database")
-
-
-def _watch_event_loop(limit_s: float) -> None:
-    """With a limit, asyncio's debug mode reports every callback that held the loop longer: an error here."""
-    if limit_s <= 0:
-        return
-    loop = asyncio.get_running_loop()
-    loop.set_debug(True)
-    loop.slow_callback_duration = limit_s
-
-    class Blocked(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "took" in record.getMessage():
-                logger.error("event loop blocked: {}", record.getMessage())
-
-    logging.getLogger("asyncio").addHandler(Blocked(level=logging.WARNING))
 
 
 class _Server(uvicorn.Server):

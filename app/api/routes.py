@@ -59,7 +59,7 @@ async def _accept(request: OperationRequest, admission: AdmissionDep, presenter:
     op, created = await admission.admit(request)
     headers = {"Vary": "Prefer", **mode.headers}
     if not mode.waits:
-        story = await store.get_story(op.story_id)
+        story = await store.get_story(op.story_id) if op.result is not None else None  # a result needs its story
         view = presenter.operation(op, story, queue_position=runner.queue_position(op.operation_id))
         return JSONResponse(view, status_code=202 if created else 200, headers=headers)
     started = time.monotonic()

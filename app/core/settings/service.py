@@ -194,5 +194,6 @@ class WorkSettings(BaseSettings):
     MIN_FREE_DISK_MB: int = Field(256, ge=0, description="Below this much free space in DATA_DIR: 507 storage_full")
     MEDIA_URL_TTL_S: int = Field(7 * 24 * 3600, ge=60,
                                  description="Lifetime of signed /media URLs (used when API_KEY is set)")
-    LOOP_BLOCK_LIMIT_S: float = Field(0.0, ge=0.0, description="Log an error when a callback blocks the event "
-                                      "loop longer than this (asyncio debug); 0 = off. For tests and diagnosis")
+    LOOP_BLOCK_LIMIT_S: float = Field(0.0, ge=0.0, description="Log an error, with the running code, when the event "
+                                      "loop has not ticked for longer than this (a watchdog thread, cheap enough "
+                                      "for production); 0 = off")
