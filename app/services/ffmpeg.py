@@ -27,6 +27,7 @@ from loguru import logger
 
 from app.core import metrics
 from app.core.errors import FFmpegError
+from app.services.worker_pool import niced
 
 STDERR_TAIL_LINES = 40
 #: Lines of FFmpeg's log kept for the caller (filter summaries such as ebur128's come last).
@@ -93,12 +94,6 @@ def _start_time(pid: int) -> str | None:
     except OSError:
         return None
     return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _lower_priority() -> None:
-    """In the child before exec: a niceness of its own (no-op without a configured one)."""
-    if _Limits.nice:
-        os.nice(_Limits.nice)
 
 
 def _record(proc: asyncio.subprocess.Process) -> None:
@@ -280,8 +275,8 @@ def _pipe() -> tuple[int, int]:
 async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
                  stdout: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
     """Start a process in a group of its own, recorded until it has been waited for."""
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=stdout, stderr=asyncio.subprocess.PIPE,
-                                                start_new_session=True, preexec_fn=_lower_priority)
+    proc = await asyncio.create_subprocess_exec(*niced(argv, _Limits.nice), stdin=stdin, stdout=stdout,
+                                                stderr=asyncio.subprocess.PIPE, start_new_session=True)
     _record(proc)
     return proc
 

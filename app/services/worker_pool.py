@@ -1,4 +1,5 @@
-"""Process pools for the embedded backends' CPU work (planning, drawing cards), below the API's priority.
+"""CPU work below the API's priority: process pools for the embedded backends (planning, drawing cards)
+and the command line of a niced child process (FFmpeg, espeak-ng).
 
 The processes are spawned (no inherited event loop or threads) and lower their own priority first, so on
 a machine whose cores they fill the API process still answers at once (as FFmpeg does with FFMPEG_NICE).
@@ -14,6 +15,12 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def niced(argv: list[str], nice: int) -> list[str]:
+    """`argv` run through nice(1) at `nice` (as is without one). Not a preexec_fn: with one, Python forks
+    the whole service in the event-loop thread for every process it starts; without, it can vfork."""
+    return ["nice", "-n", str(nice), *argv] if nice else argv
 
 
 def worker_pool(processes: int, nice: int, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import re
 import uuid
@@ -16,6 +15,7 @@ from app.core.errors import SpeechError
 from app.core.settings import Settings
 from app.services.backend import Readiness, binary_readiness
 from app.services.narration.base import SpeechRequest
+from app.services.worker_pool import niced
 
 #: Han ideographs (CJK Unified Ideographs, Extension A, Compatibility).
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -103,8 +103,8 @@ class EspeakSpeaker:
     async def _run(self, argv: list[str], text: str, *, cwd: Path) -> None:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                cwd=cwd, preexec_fn=functools.partial(os.nice, self.nice) if self.nice else None,
+                *niced(argv, self.nice), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE, cwd=cwd,
             )
         except FileNotFoundError as exc:
             raise SpeechError(f"{argv[0]} is not installed (apt-get install espeak-ng)") from exc
