@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -97,31 +98,42 @@ async def wait_all(http: httpx.AsyncClient, operations: list[str], timeout_s: fl
     return len(pending)
 
 
-async def reads_during_renders(base: str, renders: int = 10, seconds: float = 20.0) -> dict[str, object]:
+async def poll_reads(http: httpx.AsyncClient, operations: list[str], seconds: float,
+                     interval_s: float) -> dict[str, list[float]]:
+    """20 clients each reading an operation and 5 reading /healthz, every `interval_s`, for `seconds`."""
+    reads: dict[str, list[float]] = {"operations": [], "healthz": []}
+    end = time.monotonic() + seconds
+
+    async def poll(path: str, key: str) -> None:
+        await asyncio.sleep(random.uniform(0, interval_s))  # independent clients, not one synchronized burst
+        while time.monotonic() < end:
+            sent = time.perf_counter()
+            await http.get(path)
+            reads[key].append(time.perf_counter() - sent)
+            await asyncio.sleep(max(0.0, interval_s - (time.perf_counter() - sent)))
+
+    await asyncio.gather(*[poll(f"/api/v1/operations/{operations[n % len(operations)]}", "operations")
+                           for n in range(20)], *[poll("/healthz", "healthz") for _ in range(5)])
+    return reads
+
+
+async def reads_during_renders(base: str, renders: int = 10, seconds: float = 20.0,
+                               interval_s: float = 0.25) -> dict[str, dict[str, object]]:
+    """The same reads first with nothing running (the baseline), then while `renders` renders run."""
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         for n in range(renders):
             body = {"operation_id": f"rc-{n}", "story_id": f"rs-{n}", "user_id": "u", "display_name": "r",
                     "script_content": SCRIPT, "style": ""}
             await http.post("/api/v1/storyboard/create", json=body)
         await wait_all(http, [f"rc-{n}" for n in range(renders)])
+        idle = await poll_reads(http, [f"rc-{n}" for n in range(renders)], seconds / 2, interval_s)
         for n in range(renders):
             await http.post("/api/v1/video/render", json={"operation_id": f"rr-{n}", "story_id": f"rs-{n}",
                                                           "user_id": "u"})
-        reads: dict[str, list[float]] = {"operations": [], "healthz": []}
-        end = time.monotonic() + seconds
-
-        async def poll(path: str, key: str) -> None:
-            while time.monotonic() < end:
-                sent = time.perf_counter()
-                await http.get(path)
-                reads[key].append(time.perf_counter() - sent)
-                await asyncio.sleep(0.05)
-
-        await asyncio.gather(*[poll(f"/api/v1/operations/rr-{n % renders}", "operations") for n in range(20)],
-                             *[poll("/healthz", "healthz") for _ in range(5)])
+        busy = await poll_reads(http, [f"rr-{n}" for n in range(renders)], seconds, interval_s)
         await wait_all(http, [f"rr-{n}" for n in range(renders)])
-    return {key: {"n": len(v), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "max_ms": max(v) * 1000}
-            for key, v in reads.items()}
+    return {f"{key} ({phase})": {"n": len(v), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "max_ms": max(v) * 1000}
+            for phase, reads in (("idle", idle), (f"{renders} renders", busy)) for key, v in reads.items()}
 
 
 def ffmpeg_count() -> int:
@@ -135,35 +147,43 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=10.0, help="seconds the paced run spreads its arrivals over")
     parser.add_argument("--skip-renders", action="store_true")
     parser.add_argument("--skip-burst", action="store_true", help="only the paced run of creates")
+    parser.add_argument("--skip-creates", action="store_true", help="only the reads during renders")
+    parser.add_argument("--poll-interval", type=float, default=0.25,
+                        help="seconds between two reads of one polling client (25 clients)")
+    parser.add_argument("--show-blocks", action="store_true", help="print the service's event-loop stall reports")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         service = ServiceProcess(data, ENV).start()
         try:
-            paced = asyncio.run(creates(service.base_url, clients=args.clients, total=args.creates,
-                                        window_s=args.window, tag="p"))
-            burst = None if args.skip_burst else asyncio.run(
+            paced = None if args.skip_creates else asyncio.run(
+                creates(service.base_url, clients=args.clients, total=args.creates, window_s=args.window, tag="p"))
+            burst = None if args.skip_burst or args.skip_creates else asyncio.run(
                 creates(service.base_url, clients=args.clients, total=args.creates, window_s=0, tag="b"))
-            reads = None if args.skip_renders else asyncio.run(reads_during_renders(service.base_url))
+            reads = None if args.skip_renders else asyncio.run(
+                reads_during_renders(service.base_url, interval_s=args.poll_interval))
         finally:
             log = service.log_path.read_text(errors="replace") if service.log_path.exists() else ""
             alive = service.proc is not None and service.proc.poll() is None
             service.stop()
             if not alive:
                 print(log[-3000:], file=sys.stderr)
-    blocked = log.count("event loop blocked")
+    blocked = log.count("event loop blocked for")
     print(f"## Admission under load ({os.cpu_count()} cores, {args.clients} clients, {args.creates} creates per run)\n")
     print("| mode | requests | accept p50 | accept p99 | max | requests/s | answers | lost |")
     print("|---|---|---|---|---|---|---|---|")
-    for r in (paced, burst) if burst else (paced,):
+    for r in [r for r in (paced, burst) if r]:
         print(f"| {r['mode']} | {r['requests']} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['max_ms']:.0f} ms "
               f"| {r['rate']:.0f} | {r['statuses']} | {r['lost']} |")
     if reads:
-        print("\n| during 10 renders | reads | p50 | p99 | max |\n|---|---|---|---|---|")
+        print(f"\n| reads every {args.poll_interval:g} s by 25 clients | reads | p50 | p99 | max |")
+        print("|---|---|---|---|---|")
         for key, r in reads.items():
             print(f"| GET {key} | {r['n']} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['max_ms']:.0f} ms |")
     print(f"\nEvent loop blocked longer than {ENV['LOOP_BLOCK_LIMIT_S']} s: {blocked} times.")
+    if args.show_blocks:
+        print("\n".join(block for block in log.split("\n20") if "event loop blocked" in block))
 
 
 if __name__ == "__main__":
