@@ -3,8 +3,10 @@ the machine; create, regenerate, render, status, watch, outbox and link drive a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -46,7 +48,12 @@ def demo(
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "DATA_DIR": str(data_dir.resolve()),
            "PUBLIC_BASE_URL": base, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
-    server = subprocess.Popen([sys.executable, "-m", "app.main"], env=env)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "demo-server.log"
+    # the server's output goes to a file, not ours: whatever it starts can never hold our caller's pipes
+    with log_path.open("ab") as log:
+        server = subprocess.Popen([sys.executable, "-m", "app.main"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             _wait_healthy(client, server)
@@ -58,9 +65,23 @@ def demo(
             render = _run_operation(client, "/api/v1/video/render",
                                     {**ids, "operation_id": f"render-{run_id}"}, "render", timeout_s)
             _report(render["result"], data_dir, ids["story_id"])
+    except typer.Exit:
+        console.print(f"server log: {log_path}")
+        raise
     finally:
-        server.terminate()
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server (SIGTERM, then SIGKILL after 30 s) and anything of its process group still running."""
+    server.terminate()
+    try:
         server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(server.pid, signal.SIGKILL)
 
 
 def _run_operation(client: httpx.Client, path: str, body: dict[str, Any], label: str,

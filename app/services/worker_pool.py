@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+#: How often a worker process looks whether the service that started it still lives.
+PARENT_CHECK_S = 0.5
 
 
 def niced(argv: list[str], nice: int) -> list[str]:
@@ -29,10 +33,21 @@ def worker_pool(processes: int, nice: int, initializer: Callable[[], None] | Non
 
 
 def _start(nice: int, initializer: Callable[[], None] | None) -> None:
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
     if nice:
         os.nice(nice)
     if initializer is not None:
         initializer()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the service that started it is gone (a SIGKILL gives the pool no chance to
+    stop it, and a worker holds its own end of the task queue, so it would wait on it forever — keeping
+    the service's stdout and the pool's files open)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 class CpuWork:
