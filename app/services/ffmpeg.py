@@ -275,8 +275,10 @@ def _pipe() -> tuple[int, int]:
 async def _spawn(argv: list[str], *, stdin: int = asyncio.subprocess.DEVNULL,
                  stdout: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
     """Start a process in a group of its own, recorded until it has been waited for."""
+    # a process group of its own, not a session: a new session is a new scheduler autogroup on Linux,
+    # whose fair share equals the whole service's whatever the process's niceness
     proc = await asyncio.create_subprocess_exec(*niced(argv, _Limits.nice), stdin=stdin, stdout=stdout,
-                                                stderr=asyncio.subprocess.PIPE, start_new_session=True)
+                                                stderr=asyncio.subprocess.PIPE, process_group=0)
     _record(proc)
     return proc
 
