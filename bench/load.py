@@ -54,7 +54,8 @@ async def creates(base: str, *, clients: int, total: int, window_s: float, tag: 
     statuses: dict[int | str, int] = {}
     accepted: list[str] = []
     per_client = total // clients
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # the client forgets idle connections before uvicorn closes them (5 s): no reuse of a closing one
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         start = time.perf_counter()
 

@@ -106,7 +106,9 @@ async def measure(requests: int = 100, wait_s: int = 40, window_s: float = 15.0,
         if not quick:
             await asyncio.sleep(1.0)
             phases["idle"] = await probe_health(server.base_url, window_s, pid)
-        limits = httpx.Limits(max_connections=requests + 10, max_keepalive_connections=requests + 10)
+        # the client forgets idle connections before uvicorn closes them (5 s): no reuse of a closing one
+        limits = httpx.Limits(max_connections=requests + 10, max_keepalive_connections=requests + 10,
+                              keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=wait_s + 60, limits=limits) as client:
             admitted = await asyncio.gather(*(
                 client.post("/api/v1/storyboard/create", json=create_body(i), headers={"Prefer": "respond-async"})
