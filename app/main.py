@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return
         outbox = Outbox(settings, health=health)
         ctx = PipelineContext(settings=settings, store=store, providers=providers, outbox=outbox,
-                              cpu=CpuWork(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE))
+                              cpu=CpuWork.configured(settings))
         runner = JobRunner(ctx, presenter.result, health=health)
         app.state.settings, app.state.store, app.state.presenter = settings, store, presenter
         app.state.admission, app.state.runner = Admission(store, runner, settings), runner

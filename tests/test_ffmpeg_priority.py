@@ -10,7 +10,6 @@ from app.core.settings import Settings
 from app.services import ffmpeg
 from app.services.keyframe.card import StoryboardCardRenderer
 from app.services.storyboard.rules import planner as rules_planner
-from app.services.worker_pool import worker_pool
 
 
 async def test_configured_ffmpeg_runs_nicer_than_the_service(tmp_path: Path) -> None:
@@ -37,9 +36,8 @@ def test_the_embedded_planner_and_card_processes_run_nicer_than_the_service() ->
     settings = Settings(EMBEDDED_PROCESSES=1, EMBEDDED_NICE=5)
     planner, cards = rules_planner.create(settings), StoryboardCardRenderer(settings)
     try:
-        assert planner._pool is not None and planner._pool.submit(os.nice, 0).result(60) == os.nice(0) + 5
-        cards._pool = worker_pool(cards.processes, cards.nice)
-        assert cards._pool.submit(os.nice, 0).result(60) == os.nice(0) + 5
+        assert asyncio.run(planner.work.run(os.nice, 0)) == os.nice(0) + 5
+        assert asyncio.run(cards.work.run(os.nice, 0)) == os.nice(0) + 5
     finally:
         asyncio.run(planner.aclose())
         asyncio.run(cards.aclose())

@@ -14,7 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from app.core.settings import Settings
 
 T = TypeVar("T")
 #: How often a worker process looks whether the service that started it still lives.
@@ -51,22 +54,41 @@ def _exit_with(parent: int) -> None:
 
 
 class CpuWork:
-    """Runs the pipeline's own CPU work (e.g. drawing the contact sheet) in `processes` worker processes
-    at `nice`, started on first use; with no processes, in a thread (for tests and tiny machines)."""
+    """CPU work in `processes` worker processes at `nice` (the pool started on first use, or by `start`),
+    or, with no processes, in a thread (for tests and tiny machines). The embedded planner and card
+    renderer each keep one; the pipeline keeps one for its own work (the contact sheet)."""
 
-    def __init__(self, processes: int = 0, nice: int = 0):
+    def __init__(self, processes: int = 0, nice: int = 0, initializer: Callable[[], None] | None = None):
         self.processes = processes
         self.nice = nice
+        self.initializer = initializer
         self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def configured(cls, settings: Settings, initializer: Callable[[], None] | None = None) -> CpuWork:
+        """Sized and niced by EMBEDDED_PROCESSES and EMBEDDED_NICE."""
+        return cls(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE, initializer)
+
+    @property
+    def where(self) -> str:
+        return f"{self.processes} processes" if self.processes else "a thread"
+
+    def start(self) -> None:
+        """Start the worker processes now (their initializer runs before the first task needs it)."""
+        if self.processes:
+            self._started().submit(abs, 0)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self.processes:
             return await asyncio.to_thread(fn, *args)
-        if self._pool is None:
-            self._pool = worker_pool(self.processes, self.nice)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._started(), fn, *args)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = worker_pool(self.processes, self.nice, self.initializer)
+        return self._pool

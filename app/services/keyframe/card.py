@@ -8,7 +8,6 @@ no burned subtitle covers them.
 
 from __future__ import annotations
 
-import asyncio
 import colorsys
 import hashlib
 import math
@@ -16,7 +15,6 @@ import os
 import random
 import re
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from app.core.settings import Settings
 from app.services.backend import Readiness
 from app.services.keyframe.base import KeyframeRequest
 from app.services.keyframe.cardface import camera_caption, draw_words
-from app.services.worker_pool import worker_pool
+from app.services.worker_pool import CpuWork
 
 RGB = tuple[int, int, int]
 
@@ -112,28 +110,17 @@ class StoryboardCardRenderer:
 
     def __init__(self, settings: Settings | None = None, *, font_family: str = "", processes: int = 0):
         self.font_family = font_family or (settings.compose.font if settings else "")
-        self.processes = settings.work.EMBEDDED_PROCESSES if settings else processes
-        self.nice = settings.work.EMBEDDED_NICE if settings else 0
-        self._pool: ProcessPoolExecutor | None = None
+        self.work = CpuWork.configured(settings) if settings else CpuWork(processes)
 
     async def ready(self) -> Readiness:
-        where = f"{self.processes} processes" if self.processes else "a thread"
-        return Readiness(ready=True, detail=f"draws storyboard cards with Pillow in {where}")
+        return Readiness(ready=True, detail=f"draws storyboard cards with Pillow in {self.work.where}")
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self.work.close()
 
     async def render(self, request: KeyframeRequest, out_path: Path) -> None:
         """Write the card for `request` to `out_path` as a PNG."""
-        if not self.processes:
-            await asyncio.to_thread(draw_card_file, request, out_path, self.font_family)
-            return
-        if self._pool is None:
-            self._pool = worker_pool(self.processes, self.nice)
-        await asyncio.get_running_loop().run_in_executor(self._pool, draw_card_file, request, out_path,
-                                                         self.font_family)
+        await self.work.run(draw_card_file, request, out_path, self.font_family)
 
 
 def draw_card_file(request: KeyframeRequest, out_path: Path, font_family: str) -> None:

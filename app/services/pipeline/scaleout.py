@@ -36,7 +36,7 @@ class ScaleOut:
         self.queue: procrastinate.App = build_queue(settings)
         self.outbox = PgOutbox(settings, self.pool, health=health)
         self.ctx = PipelineContext(settings=settings, store=self.store, providers=providers, outbox=self.outbox,
-                                   cpu=CpuWork(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE))
+                                   cpu=CpuWork.configured(settings))
         self.runner = QueueRunner(self.ctx, result_view, self.queue, self.pool, health=health)
         self.worker = QueueWorker(self.ctx, result_view, self.queue, health=health)
         self._tasks: list[asyncio.Task[Any]] = []

@@ -8,8 +8,6 @@ a "first/then/finally" `detail` and a still-frame `image_detail` without time wo
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 from app.models.storyboard import CAMERA_TERMS, Character, PlannedShot, ShotEdit, Storyboard
@@ -27,7 +25,7 @@ from app.services.storyboard.rules.premise import with_premise_lead
 from app.services.storyboard.rules.prompts import derive_image_detail, restyle, style_phrase
 from app.services.storyboard.rules.segment import preload, warm_up
 from app.services.storyboard.rules.staging import places_of, stage
-from app.services.worker_pool import worker_pool
+from app.services.worker_pool import CpuWork
 
 if TYPE_CHECKING:
     from app.core.settings import Settings
@@ -130,30 +128,23 @@ class RuleBasedPlanner:
     process of its own (which loads the word segmenter once, when it starts) instead of a thread of the
     API process."""
 
-    def __init__(self, processes: int = 0, nice: int = 0):
-        self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
-        if processes:
-            self._pool = worker_pool(processes, nice, preload)
-            self._pool.submit(abs, 0)  # start the process now: the segmenter loads before the first plan
+    def __init__(self, work: CpuWork | None = None):
+        self.work = work or CpuWork(initializer=preload)
+        if self.work.processes:
+            self.work.start()  # the segmenter loads before the first plan
         else:
             warm_up()
 
     async def ready(self) -> Readiness:
-        where = f"{self.processes} processes" if self.processes else "a thread"
-        return Readiness(ready=True, detail=f"rule-based, no model, planning in {where}")
+        return Readiness(ready=True, detail=f"rule-based, no model, planning in {self.work.where}")
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self.work.close()
 
     async def plan(self, *, script: str, style: str, title: str) -> Storyboard:
         """Plan a storyboard off the event loop (tens of milliseconds; the first plan may wait for the
         word segmenter to load); see `build_storyboard`."""
-        if self._pool is None:
-            return await asyncio.to_thread(build_storyboard, script, style, title)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, build_storyboard, script, style, title)
+        return await self.work.run(build_storyboard, script, style, title)
 
     async def revise_shot(
         self, *, shot: PlannedShot, edit: ShotEdit, characters: list[Character], style: str
@@ -165,5 +156,4 @@ class RuleBasedPlanner:
 def create(settings: Settings | None = None) -> RuleBasedPlanner:
     """Factory for the `embedded` storyboard backend: its processes from EMBEDDED_PROCESSES (none without
     settings: a thread, the word segmenter loading in the background so the first plan does not wait)."""
-    return RuleBasedPlanner(settings.work.EMBEDDED_PROCESSES, settings.work.EMBEDDED_NICE) if settings \
-        else RuleBasedPlanner()
+    return RuleBasedPlanner(CpuWork.configured(settings, preload) if settings else None)
